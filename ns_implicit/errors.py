@@ -1,0 +1,14 @@
+"""Exceptions raised by ns_implicit."""
+
+
+class NotContractiveError(ValueError):
+    """The fixed-point map is not a contraction (estimated factor ``q >= 1``).
+
+    Every method of THEORY.md §7–§9 needs ``q < 1`` (Assumption 3.1): without it the
+    fixed point need not be unique and the linear systems ``(I - A) J = B`` need not
+    be solvable.
+    """
+
+
+class SelectionCapError(ValueError):
+    """An enumeration of selections would exceed the configured cap."""

@@ -1,0 +1,161 @@
+"""The least-squares gradient step ``T``, THEORY.md §11.2.
+
+``T(w, λ) = w - γ(λ2) (∇f(w) + λ2 w)`` with ``f(w) = ‖Xw - y‖² / (2n)`` and, by default,
+the paper's step ``γ(λ2) = 2 / (L + μ + 2 λ2)`` (``L, μ`` the extreme eigenvalues of
+``H = XᵀX/n``; ``dγ/dλ2 = -γ²``). A fixed step ``γ`` is the other option.
+
+Two paths compute ``∇f(w)``: a Gram path (``H``, ``b = Xᵀy/n`` formed once, used when
+``p <= n``) and a matrix-free path through ``X`` (dense or ``scipy.sparse``).
+"""
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+import scipy.sparse.linalg
+
+from .._validation import as_float_array, check_positive_float
+
+# Largest p for which the spectrum is taken from a dense eigen-decomposition.
+_DENSE_SPECTRUM_MAX = 3000
+
+
+def _extreme_eigenvalues(X, H):
+    """``(L, μ)`` of ``H = XᵀX/n``; ``μ = 0`` when ``p > n`` (THEORY §11.2, `compute_L_mu`)."""
+    n, p = X.shape
+    if H is not None:
+        ev = scipy.linalg.eigvalsh(H.astype(np.float64))
+        return float(ev[-1]), float(max(ev[0], 0.0))
+    if min(n, p) <= _DENSE_SPECTRUM_MAX:
+        Xd = X.toarray() if sp.issparse(X) else X
+        small = Xd @ Xd.T if n < p else Xd.T @ Xd
+        ev = scipy.linalg.eigvalsh(np.asarray(small, dtype=np.float64)) / n
+        mu = float(max(ev[0], 0.0)) if n >= p else 0.0
+        return float(ev[-1]), mu
+    op = scipy.sparse.linalg.LinearOperator(
+        (p, p), matvec=lambda v: X.T @ (X @ v) / n, dtype=np.float64)
+    L = scipy.sparse.linalg.eigsh(op, k=1, which="LA", return_eigenvectors=False)[0]
+    # μ = 0 is a valid lower bound: the step stays contractive (q < 1 whenever λ2 > 0).
+    return float(L), 0.0
+
+
+class LeastSquaresStep:
+    """Inner map ``T`` of the elastic net (THEORY §11.2): a gradient step on
+    ``‖Xw - y‖²/(2n) + (λ2/2)‖w‖²``.
+
+    Parameters
+    ----------
+    X : (n, p) array or scipy.sparse matrix
+        Training design; float32 or float64 (the dtype is kept).
+    y : (n,) array
+        Training targets.
+    step : "paper" or float
+        ``"paper"``: ``γ(λ2) = 2/(L + μ + 2λ2)`` (γ depends on λ2 and is differentiated
+        through). A float: a fixed step, which must satisfy ``0 < γ < 2/(L + λ2)``.
+    gram : "auto", True or False
+        Use the Gram matrix ``H = XᵀX/n`` (``auto``: when ``p <= n`` and X is dense).
+    """
+
+    def __init__(self, X, y, step="paper", gram="auto"):
+        X = as_float_array(X, "X", ndim=2, allow_sparse=True)
+        y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
+        n, p = X.shape
+        if n == 0 or p == 0:
+            raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
+        if y.shape[0] != n:
+            raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
+                             f"y has {y.shape[0]} entries.")
+        if isinstance(step, str):
+            if step != "paper":
+                raise ValueError(f"step must be 'paper' or a positive float; got {step!r}.")
+            self.fixed_step = None
+        else:
+            self.fixed_step = check_positive_float(step, "step")
+        if gram == "auto":
+            gram = (p <= n) and not sp.issparse(X)
+        self.X, self.y, self.n, self.p = X, y, n, p
+        self.dtype = X.dtype
+        if gram:
+            H = X.T @ X
+            H = (H.toarray() if sp.issparse(H) else np.asarray(H)) / n
+            self.H = np.ascontiguousarray(H, dtype=self.dtype)
+            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
+        else:
+            self.H = None
+            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
+        self.L, self.mu = _extreme_eigenvalues(X, self.H)
+
+    # -- step size and contraction (THEORY §11.2) ---------------------------------
+    def step_size(self, lam2):
+        """``(γ, dγ/dλ2)``: the paper's ``2/(L + μ + 2λ2)`` with derivative ``-γ²``, or the fixed step."""
+        if self.fixed_step is None:
+            gamma = 2.0 / (self.L + self.mu + 2.0 * lam2)
+            return gamma, -gamma * gamma
+        return self.fixed_step, 0.0
+
+    def contraction_factor(self, lam2):
+        """``q = ‖I - γ(H + λ2 I)‖ = max(|1 - γ(L + λ2)|, |1 - γ(μ + λ2)|)``."""
+        gamma, _ = self.step_size(lam2)
+        return max(abs(1.0 - gamma * (self.L + lam2)), abs(1.0 - gamma * (self.mu + lam2)))
+
+    # -- the smooth part -------------------------------------------------------
+    def gradient(self, w):
+        """``∇f(w) = Xᵀ(Xw - y)/n`` (``H w - b`` on the Gram path)."""
+        if self.H is not None:
+            return self.H @ w - self.b
+        return np.asarray(self.X.T @ (self.X @ w - self.y)).ravel() / self.dtype.type(self.n)
+
+    def hessian_vector(self, v):
+        """``H v = XᵀX v / n``."""
+        if self.H is not None:
+            return self.H @ v
+        return np.asarray(self.X.T @ (self.X @ v)).ravel() / self.dtype.type(self.n)
+
+    def hessian_block(self, S):
+        """Dense ``H[S, S]`` for an index array ``S``."""
+        if self.H is not None:
+            return self.H[np.ix_(S, S)]
+        XS = self.X[:, S]
+        XS = XS.toarray() if sp.issparse(XS) else XS
+        return (XS.T @ XS) / self.dtype.type(self.n)
+
+    def linearize(self, w, lam):
+        """The value ``u = T(w, λ)`` and the products of ``∂_wT``, ``∂_λT`` at ``(w, λ)``."""
+        return LeastSquaresLinearization(self, w, lam)
+
+
+class LeastSquaresLinearization:
+    """``T`` and its derivatives at one point ``(w, λ)``.
+
+    ``∂_wT = I - γ(H + λ2 I)`` (symmetric); ``∂_λ1 T = 0``;
+    ``∂_λ2 T = -γ w - (dγ/dλ2) (∇f(w) + λ2 w)``.
+    """
+
+    def __init__(self, step, w, lam):
+        self.step = step
+        self.lam2 = lam[1]
+        gamma, dgamma = step.step_size(float(lam[1]))
+        self.gamma = step.dtype.type(gamma)
+        self.dgamma = step.dtype.type(dgamma)
+        grad = step.gradient(w) + self.lam2 * w
+        self.value = w - self.gamma * grad
+        self.dT_dlam2 = -self.gamma * w - self.dgamma * grad
+
+    def jvp_w(self, x):
+        """``∂_wT x = x - γ(H x + λ2 x)``."""
+        return x - self.gamma * (self.step.hessian_vector(x) + self.lam2 * x)
+
+    vjp_w = jvp_w  # ∂_wT is symmetric
+
+    def jvp_lam(self, y):
+        """``∂_λT y = y[1] ∂_λ2 T``."""
+        return self.dT_dlam2 * y[1]
+
+    def vjp_lam(self, v):
+        """``(∂_λT)ᵀ v = (0, <∂_λ2 T, v>)``."""
+        return np.array([0.0, float(self.dT_dlam2 @ v)], dtype=v.dtype)
+
+    def jac_w_block(self, S):
+        """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""
+        block = -self.gamma * self.step.hessian_block(S)
+        block[np.diag_indices_from(block)] += 1.0 - self.gamma * self.lam2
+        return block

@@ -1,0 +1,1 @@
+"""Numba kernels on plain arrays (bottom layer; knows nothing of the layers above)."""

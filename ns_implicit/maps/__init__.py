@@ -1,0 +1,1 @@
+"""Fixed-point maps ``Φ = G ∘ T`` (THEORY.md §5, §11)."""

@@ -1,0 +1,21 @@
+"""Argument checks shared by the methods."""
+
+import numpy as np
+
+from .._validation import as_float_array, check_positive_float, check_positive_int
+
+
+def check_method_args(phi, w, u, iters, tol):
+    w = phi.check_point(w, "w")
+    u = as_float_array(u, "u", ndim=1, dtype=phi.dtype)
+    if u.shape[0] != phi.dim:
+        raise ValueError(f"u must have length {phi.dim} (the dimension of w); got {u.shape[0]}.")
+    iters = check_positive_int(iters, "iters", minimum=0)
+    tol = check_positive_float(tol, "tol", strict=False)
+    return w, u, iters, tol
+
+
+def rel(x, ref):
+    """``‖x‖ / ‖ref‖`` (``‖x‖`` when ``ref`` is zero)."""
+    den = float(np.linalg.norm(ref))
+    return float(np.linalg.norm(x)) / den if den > 0 else float(np.linalg.norm(x))

@@ -1,0 +1,48 @@
+"""AID-FP: approximate implicit differentiation by fixed-point iterations, THEORY.md §7 eq. (14).
+
+Reverse mode: with one selection ``(A, B) ∈ D_Φ(w, λ)`` frozen at ``w``,
+
+    v_0 = 0,   v_i = Aᵀ v_{i-1} + u   (i = 1..k),   ĝ = Bᵀ v_k,
+
+so ``ĝ → Bᵀ(I - Aᵀ)⁻¹u`` at rate ``q`` (``q_S`` on the active block, §8 item 4).
+Stops early when ``‖v_i - v_{i-1}‖ <= tol ‖u‖`` (that step is the residual of the linear
+system at ``v_{i-1}``).
+"""
+
+import numpy as np
+
+from ._common import check_method_args, rel
+from .result import MethodResult
+
+
+def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False):
+    """``Bᵀ v_k`` with ``v_i = Aᵀ v_{i-1} + u`` (THEORY §7 eq. (14), reverse mode)."""
+    w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
+    sel = phi.selection(w)
+    v = np.zeros_like(u)
+    hist = [] if history else None
+    residual, i = (0.0 if not u.any() else 1.0), 0
+    while i < iters and residual > tol:
+        v_next = sel.AT(v) + u
+        residual = rel(v_next - v, u)
+        v = v_next
+        i += 1
+        if hist is not None:
+            hist.append(sel.BT(v))
+    return MethodResult(sel.BT(v), "aid-fp", i, residual, residual <= tol, hist)
+
+
+def aid_fp_forward(phi, w, *, iters=1000, tol=1e-10):
+    """Forward mode: ``J^(i) = A J^(i-1) + B``, ``J^(0) = 0``; returns the ``p × m`` Jacobian."""
+    w = phi.check_point(w, "w")
+    sel = phi.selection(w)
+    eye = np.eye(phi.n_hyper, dtype=phi.dtype)
+    Bmat = np.column_stack([sel.B(e) for e in eye])
+    J = np.zeros_like(Bmat)
+    residual, i = (0.0 if not Bmat.any() else 1.0), 0
+    while i < iters and residual > tol:
+        J_next = np.column_stack([sel.A(J[:, j]) for j in range(J.shape[1])]) + Bmat
+        residual = rel(J_next - J, Bmat)
+        J = J_next
+        i += 1
+    return MethodResult(J, "aid-fp-forward", i, residual, residual <= tol)

@@ -1,0 +1,30 @@
+"""Outer objectives ``E(w, λ)`` with their gradients (THEORY.md §10)."""
+
+import numpy as np
+
+from ._validation import as_float_array
+
+
+class ValidationMSE:
+    """``E(w) = ‖X_val w - y_val‖² / (2 n_val)``; ``∇_1E = X_valᵀ(X_val w - y_val)/n_val``, ``∇_2E = 0``."""
+
+    def __init__(self, X_val, y_val, n_hyper=2, dtype=None):
+        X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype, allow_sparse=True)
+        y_val = as_float_array(y_val, "y_val", ndim=1, dtype=X_val.dtype)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"y_val must have one entry per row of X_val: X_val has "
+                             f"{X_val.shape[0]} rows, y_val has {y_val.shape[0]} entries.")
+        if X_val.shape[0] == 0:
+            raise ValueError("X_val must have at least one row.")
+        self.X_val, self.y_val, self.n_hyper = X_val, y_val, n_hyper
+
+    def value(self, w, lam=None):
+        r = self.X_val @ w - self.y_val
+        return float(r @ r) / (2.0 * self.X_val.shape[0])
+
+    def grad_w(self, w, lam=None):
+        r = self.X_val @ w - self.y_val
+        return np.asarray(self.X_val.T @ r).ravel() / w.dtype.type(self.X_val.shape[0])
+
+    def grad_lam(self, w, lam=None):
+        return np.zeros(self.n_hyper, dtype=w.dtype)
