@@ -39,7 +39,10 @@ def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False):
     i = 0
     while i < iters and bnorm > 0 and np.sqrt(rr) > tol * bnorm:
         Md = system(d)
-        alpha = rr / float(d @ Md)
+        curvature = float(d @ Md)
+        if not curvature > 0:  # round-off level reached (the system is SPD): stop
+            break
+        alpha = rr / curvature
         x = x + alpha * d
         r = r - alpha * Md
         rr_next = float(r @ r)
