@@ -9,7 +9,7 @@ import importlib
 import sys
 
 #: module names (inside ``ns_implicit.cli``) of the subcommands, in help order.
-SUBCOMMANDS = ("hypergrad",)
+SUBCOMMANDS = ("hypergrad", "reproduce", "plot")
 
 
 def build_parser():
@@ -32,7 +32,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args._run(args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         print(f"ns-implicit {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

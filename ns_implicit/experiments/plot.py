@@ -1,0 +1,55 @@
+"""Figures drawn from saved results only (no recomputation)."""
+
+import numpy as np
+
+from .results import load
+
+STYLES = {"itd": "-", "aid-fp": "--", "aid-cg": ":", "nsid-dec": "--", "sid-dec": ":",
+          "nsid-const": "-.", "sid-const": (0, (1, 3))}
+
+
+def _group(runs):
+    """Runs grouped by panel key (the λ setting or the experiment's 'panel')."""
+    groups = {}
+    for run in runs:
+        key = run.get("panel") or (f"lam = {run['lam']}" if "lam" in run else "")
+        groups.setdefault(key, []).append(run)
+    return groups
+
+
+def plot_file(path, out=None):
+    """Draw ``path`` (a results JSON) to ``out`` (PNG; default: beside the JSON)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    doc = load(path)
+    groups = _group(doc["runs"])
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.2), squeeze=False)
+    for ax, (title, runs) in zip(axes[0], groups.items()):
+        x = np.asarray(runs[0]["x"], dtype=float)
+        for method in runs[0]["curves"]:
+            curves = np.array([r["curves"][method] for r in runs if len(r["x"]) == len(x)],
+                              dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logs = np.log(np.where(curves > 0, curves, np.nan))
+            med = np.exp(np.nanmedian(logs, axis=0))
+            line, = ax.plot(x, med, linestyle=STYLES.get(method, "-"), label=method)
+            if len(curves) > 1:
+                ax.fill_between(x, np.exp(np.nanmin(logs, axis=0)), np.exp(np.nanmax(logs, axis=0)),
+                                color=line.get_color(), alpha=0.2, linewidth=0)
+        ids = [r["support_identified_at"] for r in runs if r.get("support_identified_at") is not None]
+        if ids:
+            ax.axvline(np.median(ids), color="grey", linestyle="--", linewidth=1,
+                       label="support identified")
+        ax.set_yscale("log")
+        ax.set_xlabel(runs[0].get("x_label", "x"))
+        ax.set_ylabel("relative hypergradient error")
+        ax.set_title(f"{doc['experiment']}  {title}" + (f"  ({len(runs)} seeds)" if len(runs) > 1 else ""))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    out = out or str(path).rsplit(".", 1)[0] + ".png"
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
