@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from .._validation import as_float_array, check_positive_float
+from ..kernels.least_squares import gram_matvec
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
@@ -77,6 +78,9 @@ class LeastSquaresStep:
         if gram:
             H = X.T @ X
             H = (H.toarray() if sp.issparse(H) else np.asarray(H)) / n
+            # Exactly symmetric (a no-op when the product already is): the Gram kernel
+            # reads row j of H as column j.
+            H = 0.5 * (H + H.T)
             self.H = np.ascontiguousarray(H, dtype=self.dtype)
             self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         else:
@@ -101,14 +105,23 @@ class LeastSquaresStep:
     def gradient(self, w):
         """``∇f(w) = Xᵀ(Xw - y)/n`` (``H w - b`` on the Gram path)."""
         if self.H is not None:
-            return self.H @ w - self.b
+            return self._gram_product(w) - self.b
         return np.asarray(self.X.T @ (self.X @ w - self.y)).ravel() / self.dtype.type(self.n)
 
     def hessian_vector(self, v):
         """``H v = XᵀX v / n``."""
         if self.H is not None:
-            return self.H @ v
+            return self._gram_product(v)
         return np.asarray(self.X.T @ (self.X @ v)).ravel() / self.dtype.type(self.n)
+
+    def _gram_product(self, v):
+        """``H v`` on the Gram path: the sparse-aware kernel (cost ``p · nnz(v)``) for a
+        contiguous vector of the step's dtype, a BLAS product otherwise."""
+        if v.ndim == 1 and v.dtype == self.dtype and v.flags.c_contiguous:
+            out = np.empty_like(v)
+            gram_matvec(self.H, v, out)
+            return out
+        return self.H @ v
 
     def hessian_block(self, S):
         """Dense ``H[S, S]`` for an index array ``S``."""

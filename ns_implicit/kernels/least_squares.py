@@ -17,6 +17,37 @@ def gradient_step(w, grad, lam2, gamma, out):
 
 
 @njit
+def gram_matvec(H, x, out):
+    """``out = H x`` for a symmetric ``H`` (C order), visiting only the nonzeros of ``x``.
+
+    ``H x = Σ_{j: x_j ≠ 0} x_j H[j, :]`` costs ``p · nnz(x)``: ISTA iterates and masked
+    vectors ``m ⊙ v`` are sparse. Each term is a contiguous axpy (no reduction), so the
+    compiled loop vectorises; no BLAS call, hence no BLAS threads.
+    """
+    p = x.shape[0]
+    for i in range(p):
+        out[i] = 0.0
+    for j in range(p):
+        xj = x[j]
+        if xj != 0:
+            for i in range(p):
+                out[i] += H[j, i] * xj
+
+
+@njit
+def gram_prox_gradient_step(H, b, w, lam2, gamma, tau, out):
+    """One ISTA step on the Gram form, ``out = S_τ(w - γ(H w - b + λ2 w))``, in one call.
+
+    Returns ``(‖out - w‖₂, support_changed)`` like :func:`prox_gradient_step`.
+    """
+    grad = np.empty_like(w)
+    gram_matvec(H, w, grad)
+    for i in range(w.shape[0]):
+        grad[i] -= b[i]
+    return prox_gradient_step(w, grad, lam2, gamma, tau, out)
+
+
+@njit
 def gram_gradient(H, b, w):
     """``∇f(w) = H w - b``."""
     return np.dot(H, w) - b

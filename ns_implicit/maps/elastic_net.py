@@ -11,7 +11,7 @@ import numpy as np
 from .._validation import as_float_array, check_hyperparameters
 from ..errors import NotContractiveError
 from ..inner.least_squares import LeastSquaresStep
-from ..kernels.least_squares import prox_gradient_step
+from ..kernels.least_squares import gram_prox_gradient_step, prox_gradient_step
 from ..prox import soft_threshold_with_selection
 from ..selection import ProxGradientSelection
 
@@ -83,7 +83,11 @@ class ElasticNetMapAt:
 
     def advance(self, w, out):
         """``out = Φ(w, λ)``; returns ``(‖out - w‖, support_changed)``."""
-        grad = self.parent.T.gradient(w)
+        T = self.parent.T
+        if T.H is not None and w.dtype == T.dtype and w.flags.c_contiguous:
+            # Gram path: gradient and prox step fused in one compiled call.
+            return gram_prox_gradient_step(T.H, T.b, w, self.lam[1], self.gamma, self.tau, out)
+        grad = T.gradient(w)
         return prox_gradient_step(w, grad, self.lam[1], self.gamma, self.tau, out)
 
     def __call__(self, w):
