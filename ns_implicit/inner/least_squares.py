@@ -126,7 +126,7 @@ class LeastSquaresStep:
     def hessian_block(self, S):
         """Dense ``H[S, S]`` for an index array ``S``."""
         if self.H is not None:
-            return self.H[np.ix_(S, S)]
+            return self.H[S][:, S]  # rows first: contiguous copies, then one small gather
         XS = self.X[:, S]
         XS = XS.toarray() if sp.issparse(XS) else XS
         return (XS.T @ XS) / self.dtype.type(self.n)
@@ -169,6 +169,7 @@ class LeastSquaresLinearization:
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""
-        block = -self.gamma * self.step.hessian_block(S)
-        block[np.diag_indices_from(block)] += 1.0 - self.gamma * self.lam2
+        block = self.step.hessian_block(S)  # a fresh array: scaled in place
+        block *= -self.gamma
+        block.flat[::block.shape[0] + 1] += 1.0 - self.gamma * self.lam2  # the diagonal
         return block
