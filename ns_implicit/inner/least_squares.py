@@ -9,9 +9,7 @@ Two paths compute ``∇f(w)``: a Gram path (``H``, ``b = Xᵀy/n`` formed once, 
 """
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
-import scipy.sparse.linalg
 
 from .._validation import as_float_array, check_positive_float
 from ..kernels.least_squares import gram_matvec
@@ -24,14 +22,16 @@ def _extreme_eigenvalues(X, H):
     """``(L, μ)`` of ``H = XᵀX/n``; ``μ = 0`` when ``p > n`` (THEORY §11.2, `compute_L_mu`)."""
     n, p = X.shape
     if H is not None:
-        ev = scipy.linalg.eigvalsh(H.astype(np.float64))
+        ev = np.linalg.eigvalsh(H.astype(np.float64))
         return float(ev[-1]), float(max(ev[0], 0.0))
     if min(n, p) <= _DENSE_SPECTRUM_MAX:
         Xd = X.toarray() if sp.issparse(X) else X
         small = Xd @ Xd.T if n < p else Xd.T @ Xd
-        ev = scipy.linalg.eigvalsh(np.asarray(small, dtype=np.float64)) / n
+        ev = np.linalg.eigvalsh(np.asarray(small, dtype=np.float64)) / n
         mu = float(max(ev[0], 0.0)) if n >= p else 0.0
         return float(ev[-1]), mu
+    import scipy.sparse.linalg  # only for very large p and n: kept out of `import ns_implicit`
+
     op = scipy.sparse.linalg.LinearOperator(
         (p, p), matvec=lambda v: X.T @ (X @ v) / n, dtype=np.float64)
     L = scipy.sparse.linalg.eigsh(op, k=1, which="LA", return_eigenvectors=False)[0]

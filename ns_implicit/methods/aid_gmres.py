@@ -6,7 +6,6 @@ so GMRES (not CG) is the Krylov method.
 """
 
 import numpy as np
-import scipy.sparse.linalg as spla
 
 from ._common import check_method_args, rel
 from .result import MethodResult
@@ -14,6 +13,8 @@ from .result import MethodResult
 
 def aid_gmres(phi, w, u, *, iters=1000, tol=1e-10):
     """``Bᵀ v`` with ``v`` from restarted GMRES on ``(I - Aᵀ) v = u`` (at most ``iters`` restarts)."""
+    import scipy.sparse.linalg as spla  # imported on first use: keeps `import ns_implicit` light
+
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
     sel = phi.selection(w)
     op = spla.LinearOperator((phi.dim, phi.dim), matvec=lambda v: v - sel.AT(v), dtype=u.dtype)
