@@ -9,7 +9,7 @@ import importlib
 import sys
 
 #: module names (inside ``ns_implicit.cli``) of the subcommands, in help order.
-SUBCOMMANDS = ("hypergrad", "reproduce", "plot")
+SUBCOMMANDS = ("hypergrad", "reproduce", "plot", "check_backend")
 
 
 def build_parser():

@@ -17,7 +17,10 @@ Two checks, chosen by the instance:
 * kink (``instance.at_kink``): membership of the conservative set of the hypergradient,
   ``dist(got, conv V) <= atol + kink_tol·max_v ‖v‖`` with ``V`` the vertex hypergradients
   ``∇_2E + Jᵀ∇_1E``, ``J = (I - A)⁻¹B`` over the 0/1 selections of the tied coordinates
-  (THEORY §6 eq. (10); the hull is conservative by §2 (P2)).
+  (THEORY §6 eq. (10); the hull is conservative by §2 (P2)). An answer outside it is also
+  located against the larger fixed-point set (11), where unrolled differentiation (ITD)
+  converges at a kink when the iterates approach the tie from alternating sides (THEORY §6,
+  Lemma 3.2 (c)); ``kink_set="fixed-point"`` makes that the pass criterion.
 
 A candidate that raises, returns something that is not a float array, the wrong shape, NaN /
 inf, or no answer within ``timeout`` seconds fails with that reason (see
@@ -41,15 +44,20 @@ from .instance import Instance
 RTOL = 1e-5
 #: Absolute floor (the generated data have unit scale; hypergradients are ~1e-3 … 1).
 ATOL = 1e-9
-#: Tolerance of the hull membership at kinks, relative to the largest vertex hypergradient.
+#: Tolerance of the hull membership at kinks, relative to the largest vertex hypergradient
+#: (float64 candidates land on a vertex to ~1e-10 when their inner solve is tight).
 KINK_TOL = 1e-5
 #: Seconds a single candidate call may take (generous for a first JIT compile).
 TIMEOUT = 10.0
 #: Instances per :func:`check_backend` run (and per ``ns-implicit check-backend``).
 DEFAULT_EXAMPLES = 20
 
+#: What an answer at a kink must belong to: the hull of the implicit set (10) (AID / implicit
+#: differentiation), or the hull of the fixed-point set (11) which contains it and is where
+#: unrolled differentiation converges (THEORY §6, Lemma 3.2 (c)).
+KINK_SETS = ("implicit", "fixed-point")
 FAILURES = ("raised", "wrong-type", "wrong-shape", "non-finite", "timeout", "not-run")
-CHECKS = ("relative-error", "conservative-set") + FAILURES
+CHECKS = ("relative-error", "conservative-set", "fixed-point-set") + FAILURES
 
 
 @dataclass
@@ -80,11 +88,15 @@ class CheckReport:
                      f"{', tied coordinates inactive' if inst.at_kink else ''})")
         if inst.at_kink:
             rows = "\n             ".join(_fmt(v) for v in inst.vertices)
-            lines.append(f"  vertices : {rows}")
+            lines.append(f"  vertices : {rows}  (implicit set (10))")
+            rows = "\n             ".join(_fmt(v) for v in inst.fixed_point_vertices)
+            lines.append(f"  fixed pt : {rows}  (extreme points of the fixed-point set (11), "
+                         f"radius {inst.fixed_point_radius:.2e})")
         lines.append(f"  got      : {_fmt(self.got) if self.got is not None else '-'}")
         if np.isfinite(self.error):
-            what = "dist(got, conv vertices)" if self.check == "conservative-set" \
-                else "||got - expected||"
+            what = {"conservative-set": "dist(got, conv vertices)",
+                    "fixed-point-set": "dist(got, conv fixed-point set)"}.get(
+                        self.check, "||got - expected||")
             lines.append(f"  error    : {what} = {self.error:.3e}; "
                          f"tolerance {self.tolerance:.3e}")
         lines.append(f"  seconds  : {self.seconds:.3f}")
@@ -117,8 +129,41 @@ def _tolerances(rtol, atol, kink_tol, timeout):
             check_positive_float(timeout, "timeout"))
 
 
+def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
+    V, F = instance.vertices, instance.fixed_point_vertices
+    scale = float(np.max(np.linalg.norm(np.vstack([V, F]), axis=1)))
+    tol = atol + kink_tol * scale
+    d_imp = distance_to_hull(got, V)
+    d_fix = distance_to_hull(got, F)
+    # Every point of conv(11) is within the radius of conv(F) (F is an inner approximation).
+    fix_tol = tol + instance.fixed_point_radius
+    if kink_set == "implicit":
+        passed, error, check = d_imp <= tol, d_imp, "conservative-set"
+    else:
+        passed, error, tol, check = d_fix <= fix_tol, d_fix, fix_tol, "fixed-point-set"
+    _, weights = nearest_point_in_hull(got, V)
+    if d_imp <= tol:
+        message = (f"inside the implicit conservative set (10): hull weights "
+                   f"{np.round(weights, 4).tolist()} on the vertices")
+    else:
+        message = f"outside the implicit conservative set (10) by {d_imp:.3e}"
+        if d_fix <= fix_tol:
+            message += ("; within the fixed-point set (11) where unrolled differentiation (ITD) "
+                        f"converges at a kink (distance {d_fix:.3e}, radius "
+                        f"{instance.fixed_point_radius:.2e}; THEORY §6 Lemma 3.2)")
+        else:
+            message += f"; also {d_fix:.3e} from the fixed-point set (11)"
+    return CheckReport(instance, passed, check, message, got=got, error=error, tolerance=tol,
+                       seconds=seconds)
+
+
+def _check_kink_set(kink_set):
+    if kink_set not in KINK_SETS:
+        raise ValueError(f"kink_set must be one of {KINK_SETS}; got {kink_set!r}.")
+
+
 def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL,
-                        timeout=TIMEOUT):
+                        timeout=TIMEOUT, kink_set="implicit"):
     """Call ``candidate`` on ``instance`` and compare; returns a :class:`CheckReport` (never
     raises for a misbehaving candidate)."""
     if not callable(candidate):
@@ -129,6 +174,7 @@ def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=K
                         f"elastic_net_instances() or sample_instances()); got "
                         f"{type(instance).__name__}.")
     rtol, atol, kink_tol, timeout = _tolerances(rtol, atol, kink_tol, timeout)
+    _check_kink_set(kink_set)
     out = call_with_timeout(candidate, instance.arguments(), timeout)
     report = lambda check, message, **kw: CheckReport(  # noqa: E731
         instance, False, check, message, seconds=out.seconds, **kw)
@@ -148,16 +194,7 @@ def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=K
     if not np.all(np.isfinite(got)):
         return report("non-finite", "the answer contains NaN or inf", got=got)
     if instance.at_kink:
-        V = instance.vertices
-        error = distance_to_hull(got, V)
-        tol = atol + kink_tol * float(np.max(np.linalg.norm(V, axis=1)))
-        passed = error <= tol
-        nearest, weights = nearest_point_in_hull(got, V)
-        message = (f"inside the conservative set (weights {np.round(weights, 4).tolist()})"
-                   if passed else
-                   f"outside the conservative set at the kink: nearest point {_fmt(nearest)}")
-        return CheckReport(instance, passed, "conservative-set", message, got=got,
-                           error=error, tolerance=tol, seconds=out.seconds)
+        return _check_at_kink(instance, got, atol, kink_tol, kink_set, out.seconds)
     error = float(np.linalg.norm(got - instance.expected))
     tol = atol + rtol * float(np.linalg.norm(instance.expected))
     passed = error <= tol
@@ -169,7 +206,7 @@ def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=K
 
 
 def assert_hypergradient_close(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL,
-                               timeout=TIMEOUT):
+                               timeout=TIMEOUT, kink_set="implicit"):
     """Assert that ``candidate`` agrees with our hypergradient on ``instance``.
 
     Raises :class:`HypergradientMismatch` (an ``AssertionError``) carrying a readable report:
@@ -177,14 +214,15 @@ def assert_hypergradient_close(candidate, instance, *, rtol=RTOL, atol=ATOL, kin
     which check failed. Returns the :class:`CheckReport` when it passes.
     """
     report = check_hypergradient(candidate, instance, rtol=rtol, atol=atol, kink_tol=kink_tol,
-                                 timeout=timeout)
+                                 timeout=timeout, kink_set=kink_set)
     if not report.passed:
         raise HypergradientMismatch(report)
     return report
 
 
 def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=0,
-                  near_kink=False, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL, timeout=TIMEOUT):
+                  near_kink=False, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL, timeout=TIMEOUT,
+                  kink_set="implicit"):
     """Check ``candidate`` on ``instances`` (default: :func:`sample_instances` with
     ``examples``, ``seed``, ``near_kink``); returns one :class:`CheckReport` per instance.
 
@@ -193,6 +231,7 @@ def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=
     """
     from .strategies import sample_instances
     _tolerances(rtol, atol, kink_tol, timeout)
+    _check_kink_set(kink_set)
     if instances is None:
         examples = check_positive_int(examples, "examples")
         instances = sample_instances(examples, seed=seed, near_kink=near_kink)
@@ -203,7 +242,7 @@ def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=
                                        "skipped: an earlier call timed out and may still run"))
             continue
         rep = check_hypergradient(candidate, inst, rtol=rtol, atol=atol, kink_tol=kink_tol,
-                                  timeout=timeout)
+                                  timeout=timeout, kink_set=kink_set)
         timed_out = rep.check == "timeout"
         reports.append(rep)
     return reports

@@ -55,12 +55,17 @@ class Instance:
     lam : ``(λ1, λ2)``.
     w : the inner solution ``w*`` (fixed point of ISTA to float64 round-off).
     expected : reference ``[∂E/∂λ1, ∂E/∂λ2]`` from
-        ``ElasticNetProblem.hypergradient(lam, method="exact")`` warm-started at ``w*``
-        (at a kink: the vertex whose tied coordinates are inactive, the library's tie rule).
+        ``ElasticNetProblem.hypergradient(lam, method="exact")`` evaluated at ``w*`` (at a
+        kink: the vertex whose tied coordinates are inactive, the library's tie rule).
     kind : ``"generic"``, ``"near-kink"`` or ``"kink"``.
     kink_margin : ``min_i ||u_i| - τ| / τ`` at ``w*`` (``u = T(w*, λ)``, ``τ = γλ1``); 0 at a kink.
     ties : indices of the tied coordinates (empty unless ``kind == "kink"``).
-    vertices : ``(N, 2)`` vertex hypergradients at a kink, else None.
+    vertices : ``(N, 2)`` vertex hypergradients at a kink, else None: ``∇_2E + Jᵀ∇_1E`` for the
+        implicit Jacobians ``J = (I - A)⁻¹B`` of every selection (THEORY §6 eq. (10)).
+    fixed_point_vertices, fixed_point_radius : at a kink, the extreme points of the
+        hypergradients of a finite inner approximation of the fixed-point set (11) (where
+        unrolled differentiation converges, Lemma 3.2) and a radius within which every
+        point of the set's hull lies from their hull; None and NaN elsewhere.
     q : contraction factor of the ISTA map at ``λ``.
     spec : the :class:`InstanceSpec` that rebuilds this instance.
     """
@@ -76,6 +81,8 @@ class Instance:
     kink_margin: float
     ties: tuple
     vertices: np.ndarray
+    fixed_point_vertices: np.ndarray
+    fixed_point_radius: float
     q: float
     spec: InstanceSpec
 

@@ -16,8 +16,11 @@ Every instance is built by :func:`build_instance` from an :class:`InstanceSpec`:
    (``|T(w*, λ)_j| == τ``), and the tie is verified with :func:`ns_implicit.prox.tie_masks`.
    ``kink="near"`` stops at relative distance ``kink_offset`` before the breakpoint instead.
 4. The reference hypergradient is ``ElasticNetProblem.hypergradient(lam, method="exact")``
-   warm-started at ``w*``; at a kink the vertex hypergradients ``∇_2E + Jᵀ∇_1E`` for every
-   ``J`` of :func:`ns_implicit.sets.implicit_jacobians` are attached.
+   evaluated at ``w*`` (warm start, no further step); at a kink the vertex hypergradients
+   ``∇_2E + Jᵀ∇_1E`` for every ``J`` of :func:`ns_implicit.sets.implicit_jacobians` are
+   attached, and the reference is verified to be one of them; so are the extreme points of
+   :func:`ns_implicit.sets.fixed_point_set` (the set (11) where unrolled differentiation
+   ends up at a kink) with its certified radius.
 
 A spec whose instance cannot be built as asked (the drawn point is too close to a kink for a
 generic instance, no usable breakpoint, too many ties) gives ``None``; the strategies filter
@@ -25,11 +28,14 @@ those out and :func:`sample_instances` draws again.
 """
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.spatial
 from hypothesis import strategies as st
 
+from ..bilevel import EarlyStopWarning
 from ..errors import SelectionCapError
 from ..problems.elastic_net import ElasticNetProblem
 from ..prox import tie_masks
@@ -40,6 +46,8 @@ from .instance import Instance, InstanceSpec
 GENERIC_MARGIN = 1e-3
 #: Largest number of vertex selections enumerated at a kink (``2**ties``).
 MAX_VERTICES = 64
+#: Largest number of elements of the inner approximation of the fixed-point set (11).
+FIXED_POINT_CAP = 2048
 #: Inner solve: relative step tolerance before the closed-form polish, and its budget
 #: (``q <= 1/(1 + 2·lam2_ratio_min)`` bounds the iterations needed).
 SOLVE_TOL, SOLVE_MAX_ITER = 1e-13, 200_000
@@ -244,11 +252,35 @@ def _snap_tie(problem, path, lam1, lam2, j, drop):
     return None
 
 
-def _vertex_hypergradients(problem, phi, w):
-    from ..sets import implicit_jacobians
-    Js = implicit_jacobians(phi, w, MAX_VERTICES)
+def _hypergradients(problem, w, Js):
+    """``∇_2E + Jᵀ∇_1E`` for each ``J`` of ``Js`` (``(N, p, m)``)."""
     g1, g2 = problem.outer.grad_w(w), problem.outer.grad_lam(w)
     return g2[None, :] + np.einsum("kpm,p->km", np.asarray(Js, np.float64), g1)
+
+
+def _hull_vertices(points):
+    """The extreme points of a finite planar set (all distinct points if it is degenerate)."""
+    points = np.unique(points, axis=0)
+    if len(points) < 4:
+        return points
+    try:
+        return points[scipy.spatial.ConvexHull(points).vertices]
+    except scipy.spatial.QhullError:   # collinear points: the two extremes span the hull
+        d = points - points.mean(axis=0)
+        axis = np.linalg.svd(d, full_matrices=False)[2][0]
+        t = d @ axis
+        return points[[int(np.argmin(t)), int(np.argmax(t))]]
+
+
+def _kink_sets(problem, phi, w):
+    """Vertex hypergradients of the implicit set (10) and of the inner approximation of the
+    fixed-point set (11) with its certified radius (THEORY §6; :mod:`ns_implicit.sets`)."""
+    from ..sets import fixed_point_set, implicit_jacobians
+    vertices = _hypergradients(problem, w, implicit_jacobians(phi, w, MAX_VERTICES))
+    elements, radius = fixed_point_set(phi, w, cap=FIXED_POINT_CAP)
+    # ‖Jᵀg - J'ᵀg‖ <= ‖J - J'‖_F ‖g‖ turns the Frobenius radius into one for hypergradients.
+    fp_radius = float(radius) * float(np.linalg.norm(problem.outer.grad_w(w)))
+    return vertices, _hull_vertices(_hypergradients(problem, w, elements)), fp_radius
 
 
 def build_instance(spec):
@@ -279,12 +311,16 @@ def build_instance(spec):
         kind = "kink" if ties else "near-kink"
     if not _is_fixed_point(phi, w):
         return None
-    res = problem.hypergradient(lam, method="exact", w0=w, tol=SOLVE_TOL,
-                                inner_iters=SOLVE_MAX_ITER)
+    # The reference at w* itself (checked above to be a fixed point to round-off): no inner
+    # step, so at a kink the tie is kept and the library's rule (tied = inactive) applies.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EarlyStopWarning)
+        res = problem.hypergradient(lam, method="exact", w0=w, inner_iters=0)
     expected = np.asarray(res.value, dtype=np.float64)
+    fp_vertices, fp_radius = None, float("nan")
     if ties:
         try:
-            vertices = _vertex_hypergradients(problem, phi, w)
+            vertices, fp_vertices, fp_radius = _kink_sets(problem, phi, w)
         except SelectionCapError:
             return None
         if len(vertices) < 2:
@@ -298,7 +334,8 @@ def build_instance(spec):
                                f"hypergradient is {gap:.3g} away from every vertex.")
     return Instance(X=X, y=y, X_val=X_val, y_val=y_val, lam=np.asarray(lam, np.float64), w=w,
                     expected=expected, kind=kind, kink_margin=margin, ties=tuple(ties),
-                    vertices=vertices, q=float(phi.q), spec=spec)
+                    vertices=vertices, fixed_point_vertices=fp_vertices,
+                    fixed_point_radius=fp_radius, q=float(phi.q), spec=spec)
 
 
 def _move_to_kink(problem, path, lam1_0, lam2, spec):

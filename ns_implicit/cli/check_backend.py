@@ -1,0 +1,101 @@
+"""``ns-implicit check-backend MODULE:FUNCTION``: property-test another hypergradient backend.
+
+``FUNCTION`` follows the convention of :mod:`ns_implicit.testing`:
+``FUNCTION(X, y, X_val, y_val, lam1, lam2) -> [dE/dlam1, dE/dlam2]``. It is called on
+``--examples`` seeded elastic-net instances (generic points, or kinks and near-kinks with
+``--near-kinks``); a table lists each instance, the check applied and its outcome, then the
+full report of every failure. Exit status: 0 when all pass, 1 when any fails, 2 on bad usage.
+The current directory is put on ``sys.path`` so a module next to you imports.
+"""
+
+import importlib
+import os
+import sys
+
+NAME = "check-backend"
+HELP = "Check a hypergradient backend (MODULE:FUNCTION) against ns_implicit on generated instances."
+
+
+def add_arguments(p):
+    from ..testing import assertions as a
+    p.add_argument("target", metavar="MODULE:FUNCTION",
+                   help="the candidate, e.g. mypkg.backend:hypergradient")
+    p.add_argument("--examples", type=int, default=a.DEFAULT_EXAMPLES,
+                   help=f"number of instances (default {a.DEFAULT_EXAMPLES})")
+    p.add_argument("--near-kinks", action="store_true",
+                   help="exact kinks (checked against the conservative set) and near-kinks")
+    p.add_argument("--seed", type=int, default=0, help="seed of the instances (default 0)")
+    p.add_argument("--rtol", type=float, default=a.RTOL,
+                   help=f"relative tolerance at generic points (default {a.RTOL:g})")
+    p.add_argument("--atol", type=float, default=a.ATOL,
+                   help=f"absolute tolerance (default {a.ATOL:g})")
+    p.add_argument("--kink-tol", type=float, default=a.KINK_TOL,
+                   help=f"hull-membership tolerance at kinks, relative (default {a.KINK_TOL:g})")
+    p.add_argument("--timeout", type=float, default=a.TIMEOUT,
+                   help=f"seconds allowed per call (default {a.TIMEOUT:g})")
+
+
+def load_candidate(target):
+    """Import ``MODULE:FUNCTION``; a clear ValueError when it cannot be found."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"the candidate must be given as MODULE:FUNCTION (e.g. "
+                         f"mypkg.backend:hypergradient); got {target!r}.")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {module_name!r} ({exc}); check the name, "
+                         "install what it needs, or run from the directory that holds it.") from exc
+    fn = module
+    for part in attr.split("."):
+        if not hasattr(fn, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attr!r}.")
+        fn = getattr(fn, part)
+    if not callable(fn):
+        raise ValueError(f"{target} is not callable; it must be a function "
+                         "(X, y, X_val, y_val, lam1, lam2) -> [dE/dlam1, dE/dlam2].")
+    return fn
+
+
+def format_table(reports):
+    header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {'lam1':>10} {'lam2':>10}  "
+              f"{'check':<16} {'error':>9} {'tol':>9} {'seconds':>8}  result")
+    lines = [header, "-" * len(header)]
+    for i, r in enumerate(reports, 1):
+        inst = r.instance
+        n, p = inst.X.shape
+        err = f"{r.error:9.2e}" if r.error == r.error else f"{'-':>9}"
+        tol = f"{r.tolerance:9.2e}" if r.tolerance == r.tolerance else f"{'-':>9}"
+        lines.append(f"{i:>3}  {inst.kind:<9} {p:>3} {n:>3} {inst.X_val.shape[0]:>5}  "
+                     f"{inst.lam[0]:>10.4g} {inst.lam[1]:>10.4g}  {r.check:<16} {err} {tol} "
+                     f"{r.seconds:>8.3f}  {'pass' if r.passed else 'FAIL'}")
+    return "\n".join(lines)
+
+
+def run(args):
+    from .._validation import check_positive_float, check_positive_int
+    from ..testing import check_backend
+    check_positive_int(args.examples, "--examples")
+    for name in ("rtol", "atol", "kink_tol"):
+        check_positive_float(getattr(args, name), "--" + name.replace("_", "-"), strict=False)
+    check_positive_float(args.timeout, "--timeout")
+    candidate = load_candidate(args.target)
+    reports = check_backend(candidate, examples=args.examples, seed=args.seed,
+                            near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
+                            kink_tol=args.kink_tol, timeout=args.timeout)
+    print(f"ns-implicit check-backend {args.target}: {len(reports)} "
+          f"{'kink/near-kink' if args.near_kinks else 'generic'} instances, seed {args.seed}")
+    print(format_table(reports))
+    failed = [r for r in reports if not r.passed]
+    counts = {}
+    for r in failed:
+        counts[r.check] = counts.get(r.check, 0) + 1
+    for i, r in enumerate(reports, 1):
+        if not r.passed and r.check != "not-run":
+            print(f"\n--- instance {i} ---\n{r}")
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    print(f"\n{len(reports) - len(failed)} of {len(reports)} instances passed"
+          + (f"; failures by check: {summary}" if summary else ""))
+    return 1 if failed else 0
