@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array, check_positive_float
-from ..kernels.least_squares import gram_matvec
+from ..kernels.least_squares import gram_matvec, gram_step_jvp
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
@@ -152,9 +152,17 @@ class LeastSquaresLinearization:
         grad = step.gradient(w) + self.lam2 * w
         self.value = w - self.gamma * grad
         self.dT_dlam2 = -self.gamma * w - self.dgamma * grad
+        # The fused Gram kernel applies when λ2 does not promote the step's dtype.
+        self._gram_lam2 = (step.dtype.type(self.lam2) if step.H is not None
+                           and np.result_type(step.dtype, self.lam2) == step.dtype else None)
 
     def jvp_w(self, x):
         """``∂_wT x = x - γ(H x + λ2 x)``."""
+        if (self._gram_lam2 is not None and x.ndim == 1 and x.dtype == self.step.dtype
+                and x.flags.c_contiguous):
+            out = np.empty_like(x)
+            gram_step_jvp(self.step.H, x, self._gram_lam2, self.gamma, out)
+            return out
         return x - self.gamma * (self.step.hessian_vector(x) + self.lam2 * x)
 
     vjp_w = jvp_w  # ∂_wT is symmetric

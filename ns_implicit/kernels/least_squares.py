@@ -35,6 +35,14 @@ def gram_matvec(H, x, out):
 
 
 @njit
+def gram_step_jvp(H, x, lam2, gamma, out):
+    """``out = x - γ(H x + λ2 x)``: the product of ``∂_wT`` (symmetric) with ``x``, in one pass."""
+    gram_matvec(H, x, out)
+    for i in range(x.shape[0]):
+        out[i] = x[i] - gamma * (out[i] + lam2 * x[i])
+
+
+@njit
 def gram_prox_gradient_step(H, b, w, lam2, gamma, tau, out):
     """One ISTA step on the Gram form, ``out = S_τ(w - γ(H w - b + λ2 w))``, in one call.
 
