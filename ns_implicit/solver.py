@@ -96,7 +96,7 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
             traj.append(w)
         if residuals is not None:
             residuals.append(residual)
-        norm = np.linalg.norm(w)
+        norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
         residual = residual / norm if norm > 0 else residual
         if residual <= tol:
             converged = True
