@@ -9,11 +9,15 @@ docstrings refer to THEORY.md, the project's statement of the mathematics.
 from .bilevel import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
 from .errors import NotContractiveError, SelectionCapError
 from .maps.elastic_net import ElasticNetMap
+from .maps.stochastic_elastic_net import StochasticElasticNetMap
 from .methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
                       exact_jacobian, itd, itd_forward)
 from .problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
 from .problems.synthetic import make_sparse_regression
+from .methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
 from .solver import SolveResult, Trajectory, fixed_point_iteration
+from .stochastic import StochasticHypergradientResult, stochastic_hypergradient
+from .stochastic_solver import stochastic_prox_gradient
 
 __version__ = "0.1.0"
 
@@ -23,4 +27,7 @@ __all__ = [
     "aid_cg", "aid_fp", "aid_fp_forward", "aid_gmres", "exact", "exact_jacobian",
     "fixed_point_iteration", "from_sklearn", "hypergradient", "itd", "itd_forward",
     "make_sparse_regression", "to_sklearn",
+    "DivergenceWarning", "StepSizeWarning", "StochasticElasticNetMap",
+    "StochasticHypergradientResult", "StochasticResult", "nsid", "sid",
+    "stochastic_hypergradient", "stochastic_prox_gradient",
 ]

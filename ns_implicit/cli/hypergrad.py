@@ -4,6 +4,12 @@ Contract (stable, scripted by other tools): with ``--json`` stdout holds exactly
 object with keys ``hypergradient`` ([∂E/∂λ1, ∂E/∂λ2]), ``method``, ``inner_iterations``,
 ``support_size``, ``residual``, ``seconds``, ``converged``, ``lam``, ``linsys_iterations``,
 ``support_identified_at``, ``dtype``. Warnings go to stderr.
+
+The stochastic methods ``nsid`` and ``sid`` (THEORY §9–§10) run ``--linsys-iters`` = K
+iterations with minibatches of ``--batch-size`` rows, ``--batches`` J for the averaged map
+(default K + 1), ``--steps {dec,const}`` and ``--seed``; their JSON object has the keys
+above plus ``samples_used`` ((K + J)·b), ``epochs`` (samples_used / n), ``batch_size``,
+``batches``, ``steps`` and ``seed``.
 """
 
 import json
@@ -14,7 +20,8 @@ import numpy as np
 
 NAME = "hypergrad"
 HELP = "Compute the elastic-net hypergradient [dE/dlam1, dE/dlam2] of the validation loss."
-CLI_METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward")
+CLI_METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward", "nsid", "sid")
+STOCHASTIC = ("nsid", "sid")
 
 
 def add_arguments(p):
@@ -26,11 +33,24 @@ def add_arguments(p):
     p.add_argument("--inner-iters", type=int, default=100_000,
                    help="inner fixed-point budget; ITD unrolls this many steps at most (default 100000)")
     p.add_argument("--linsys-iters", type=int, default=100_000,
-                   help="linear-system budget (AID-FP k, CG/GMRES steps; default 100000)")
+                   help="linear-system budget (AID-FP k, CG/GMRES steps; NSID/SID: the number "
+                        "K of iterations; default 100000)")
     p.add_argument("--tol", type=float, default=1e-12,
                    help="relative tolerance of the inner solve and the linear system (default 1e-12)")
     p.add_argument("--float32", action="store_true", help="compute in float32")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    g = p.add_argument_group("nsid / sid (stochastic; THEORY §9-§10)")
+    g.add_argument("--batch-size", type=int, default=100,
+                   help="rows per minibatch b, in [1, n_train] (default 100)")
+    g.add_argument("--batches", type=int, default=None, metavar="J",
+                   help="minibatches of the averaged map (default K + 1)")
+    g.add_argument("--steps", choices=("dec", "const"), default="dec",
+                   help="eta_k = beta/(gamma + k) or the constant beta/gamma (default dec)")
+    g.add_argument("--beta-mult", type=float, default=1.0,
+                   help="beta = beta_mult * 2/(1 - q^2) (default 1; the paper's enet run: 0.5)")
+    g.add_argument("--gamma-mult", type=float, default=1.0,
+                   help="gamma = gamma_mult * 2/(1 - q^2) (default 1; the paper's enet run: 2)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the minibatch streams (default 0)")
 
 
 def load_problem(path, dtype):
@@ -51,6 +71,8 @@ def run(args):
     dtype = np.float32 if args.float32 else np.float64
     problem = load_problem(args.data, dtype)
     lam = np.array([args.lam1, args.lam2])
+    if args.method in STOCHASTIC:
+        return run_stochastic(args, problem, lam, dtype, start)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", EarlyStopWarning)
         res = problem.hypergradient(lam, method=args.method, inner_iters=args.inner_iters,
@@ -72,6 +94,55 @@ def run(args):
     import sys
     for note in notes:
         print(f"ns-implicit hypergrad: stopped early: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for key, value in out.items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+def run_stochastic(args, problem, lam, dtype, start):
+    """``--method nsid|sid``: NSID-Bilevel (THEORY §10) at the deterministic inner solution."""
+    import sys
+
+    from ..bilevel import EarlyStopWarning
+    from ..maps.stochastic_elastic_net import StochasticElasticNetMap
+    from ..methods.nsid import DivergenceWarning, StepSizeWarning
+    from ..stochastic import stochastic_hypergradient
+    smap = StochasticElasticNetMap.from_map(problem.map, args.batch_size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", EarlyStopWarning)
+        warnings.simplefilter("always", StepSizeWarning)
+        warnings.simplefilter("always", DivergenceWarning)
+        res = stochastic_hypergradient(
+            smap, problem.outer, lam, args.method, K=args.linsys_iters, J=args.batches,
+            rng=args.seed, steps=args.steps, beta_mult=args.beta_mult,
+            gamma_mult=args.gamma_mult, inner_iters=args.inner_iters, inner_tol=args.tol)
+    out = {
+        "hypergradient": [float(v) for v in res.value],
+        "method": args.method,
+        "lam": lam.tolist(),
+        "inner_iterations": res.inner.iterations,
+        "linsys_iterations": res.linear.iterations,
+        "support_size": res.inner.support_size,
+        "support_identified_at": res.inner.support_identified_at,
+        "residual": max(res.inner.residual, res.linear.residual),
+        "converged": res.converged,
+        "dtype": np.dtype(dtype).name,
+        "samples_used": res.samples_used,
+        "epochs": res.epochs,
+        "batch_size": smap.batch_size,
+        "batches": res.linear.batches,
+        "steps": args.steps,
+        "seed": args.seed,
+        "seconds": time.perf_counter() - start,
+    }
+    for w in caught:
+        if issubclass(w.category, EarlyStopWarning):
+            print(f"ns-implicit hypergrad: stopped early: {w.message}", file=sys.stderr)
+        elif issubclass(w.category, (StepSizeWarning, DivergenceWarning)):
+            print(f"ns-implicit hypergrad: warning: {w.message}", file=sys.stderr)
     if args.json:
         print(json.dumps(out))
     else:

@@ -1,0 +1,139 @@
+"""The minibatch least-squares step ``T̂(w, λ, ξ)``, THEORY.md §9 and §11.2 (composite split).
+
+For a minibatch ``ξ`` of training rows (``|ξ| = b``),
+
+    T̂(w, λ, ξ) = w - γ(λ2) (∇f_ξ(w) + λ2 w),      ∇f_ξ(w) = X_ξᵀ(X_ξ w - y_ξ) / |ξ|,
+
+with the same step ``γ(λ2)`` as the deterministic map (the paper's ``2/(L + μ + 2λ2)`` from
+the full training data, or a fixed step). Its derivatives:
+
+    ∂_wT̂ = I - γ(H_ξ + λ2 I)  (symmetric),   H_ξ = X_ξᵀX_ξ / |ξ|,
+    ∂_λ1 T̂ = 0,     ∂_λ2 T̂ = -γ w - (dγ/dλ2)(∇f_ξ(w) + λ2 w).
+
+``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2) because a batch of
+:class:`~ns_implicit.sampling.BatchStream` is a uniformly random subset of the rows. The
+averaged map ``T̄_J = (1/J) Σ_j T̂(·, ·, ξ'_j)`` of NSID is the same step on the union of the
+``J`` batches (THEORY §9, implementation notes), so one class serves both.
+"""
+
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._validation import as_float_array
+from ..kernels.minibatch import minibatch_gradient, minibatch_hessian_vector
+from ..sampling import check_batch_size
+from .least_squares import LeastSquaresStep
+
+
+class MinibatchLeastSquares:
+    """Stochastic oracle ``T̂`` of the least-squares step (THEORY §11.2 composite split).
+
+    Parameters
+    ----------
+    step : :class:`~ns_implicit.inner.least_squares.LeastSquaresStep`
+        The full-data step ``T``: supplies the data ``X, y`` (dense; read in place by the
+        minibatch kernels, never copied) and the step size ``γ(λ2)``.
+    batch_size : int in ``[1, n]``.
+    """
+
+    def __init__(self, step, batch_size):
+        if not isinstance(step, LeastSquaresStep):
+            raise TypeError(f"step must be a LeastSquaresStep; got {type(step).__name__}.")
+        if sp.issparse(step.X):
+            raise TypeError("the minibatch least-squares step needs a dense X; convert it "
+                            "with X.toarray().")
+        self.step = step
+        self.X = np.ascontiguousarray(step.X)
+        self.y = step.y
+        self.n, self.p, self.dtype = step.n, step.p, step.dtype
+        self.batch_size = check_batch_size(batch_size, self.n)
+
+    def linearize(self, w, lam, idx):
+        """``T̂(w, λ, ξ)`` and its derivative products for the rows ``ξ = idx`` (validated)."""
+        w = as_float_array(w, "w", ndim=1, dtype=self.dtype)
+        if w.shape[0] != self.p:
+            raise ValueError(f"w must have length p = {self.p}; got {w.shape[0]}.")
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.shape[0] == 0 or idx.dtype.kind not in "iu":
+            raise ValueError(f"idx must be a non-empty 1-D integer array of row indices; "
+                             f"got shape {idx.shape}, dtype {idx.dtype}.")
+        if idx.min() < 0 or idx.max() >= self.n:
+            raise ValueError(f"idx must hold row indices in [0, n) = [0, {self.n}); got "
+                             f"values in [{idx.min()}, {idx.max()}].")
+        return MinibatchLinearization(self, w, lam, idx)
+
+    # sample / average take their indices from a BatchStream (always in range) and a ``w``
+    # the caller has validated once, so they skip the checks of ``linearize``.
+    def sample(self, w, lam, stream):
+        """``T̂`` on the next batch of ``stream`` (a :class:`~ns_implicit.sampling.BatchStream`)."""
+        return MinibatchLinearization(self, w, lam, stream.next())
+
+    def average(self, w, lam, stream, J):
+        """``T̄_J = (1/J) Σ_j T̂(w, λ, ξ'_j)`` over the next ``J`` batches of ``stream``."""
+        return MinibatchLinearization(self, w, lam, stream.take(J).ravel())
+
+
+class MinibatchLinearization:
+    """``T̂(w, λ, ξ)`` and its derivatives at one point for one index set ``ξ``.
+
+    Same interface as :class:`~ns_implicit.inner.least_squares.LeastSquaresLinearization`
+    (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``, ``jac_w_block``), so it plugs
+    into :class:`~ns_implicit.selection.ProxGradientSelection`. ``value`` and ``∂_λ2 T̂``
+    need ``∇f_ξ(w)`` and are computed on first use only (NSID's loop uses ``vjp_w`` alone).
+    """
+
+    def __init__(self, T_hat, w, lam, idx):
+        self.T_hat = T_hat
+        self.w = w
+        self.idx = np.ascontiguousarray(idx, dtype=np.int64)
+        self.lam2 = T_hat.dtype.type(lam[1])
+        gamma, dgamma = T_hat.step.step_size(float(lam[1]))
+        self.gamma = T_hat.dtype.type(gamma)
+        self.dgamma = T_hat.dtype.type(dgamma)
+
+    @cached_property
+    def _direction(self):
+        """``∇f_ξ(w) + λ2 w``."""
+        grad = np.empty_like(self.w)
+        minibatch_gradient(self.T_hat.X, self.T_hat.y, self.idx, self.w, grad)
+        return grad + self.lam2 * self.w
+
+    @cached_property
+    def value(self):
+        """``T̂(w, λ, ξ) = w - γ(∇f_ξ(w) + λ2 w)``."""
+        return self.w - self.gamma * self._direction
+
+    @cached_property
+    def dT_dlam2(self):
+        """``∂_λ2 T̂ = -γ w - (dγ/dλ2)(∇f_ξ(w) + λ2 w)``."""
+        return -self.gamma * self.w - self.dgamma * self._direction
+
+    def hessian_vector(self, x):
+        """``H_ξ x = X_ξᵀX_ξ x / |ξ|``."""
+        x = np.ascontiguousarray(x, dtype=self.T_hat.dtype)
+        out = np.empty_like(x)
+        minibatch_hessian_vector(self.T_hat.X, self.idx, x, out)
+        return out
+
+    def jvp_w(self, x):
+        """``∂_wT̂ x = x - γ(H_ξ x + λ2 x)``."""
+        return x - self.gamma * (self.hessian_vector(x) + self.lam2 * x)
+
+    vjp_w = jvp_w  # ∂_wT̂ is symmetric
+
+    def jvp_lam(self, y):
+        """``∂_λT̂ y = y[1] ∂_λ2 T̂``."""
+        return self.dT_dlam2 * y[1]
+
+    def vjp_lam(self, v):
+        """``(∂_λT̂)ᵀ v = (0, <∂_λ2 T̂, v>)``."""
+        return np.array([0.0, float(self.dT_dlam2 @ v)], dtype=v.dtype)
+
+    def jac_w_block(self, S):
+        """Dense ``(∂_wT̂)[S, S] = I - γ(H_ξ[S, S] + λ2 I)``."""
+        XS = self.T_hat.X[np.ix_(self.idx, S)]
+        block = -self.gamma * (XS.T @ XS) / self.T_hat.dtype.type(len(self.idx))
+        block[np.diag_indices_from(block)] += 1 - self.gamma * self.lam2
+        return block
