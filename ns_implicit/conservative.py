@@ -72,13 +72,44 @@ def _check_norm(norm):
         raise ValueError(f"norm must be one of {NORMS}; got {norm!r}.")
 
 
+def operator_norms(M):
+    """Spectral norms of a stack of matrices ``(..., p, m)``.
+
+    Closed forms for ``min(p, m) <= 2`` (the largest eigenvalue of the 2×2 Gram matrix),
+    an SVD otherwise.
+    """
+    M = np.asarray(M, dtype=np.float64)
+    if M.shape[-1] > M.shape[-2]:
+        M = np.swapaxes(M, -1, -2)
+    if M.shape[-1] == 1:
+        return np.sqrt(np.sum(M[..., 0] ** 2, axis=-1))
+    if M.shape[-1] == 2:
+        a = np.sum(M[..., 0] ** 2, axis=-1)
+        c = np.sum(M[..., 1] ** 2, axis=-1)
+        b = np.sum(M[..., 0] * M[..., 1], axis=-1)
+        return np.sqrt(0.5 * (a + c) + np.sqrt((0.5 * (a - c)) ** 2 + b * b))
+    return np.linalg.norm(M, ord=2, axis=(-2, -1))
+
+
 def _norms(diff, norm):
     """Norms of the elements of ``diff`` (shape ``(N, ...)``)."""
     if diff.ndim == 2 or norm == "fro":
         return np.sqrt(np.sum(diff.reshape(diff.shape[0], -1) ** 2, axis=1))
     if diff.ndim != 3:
         raise ValueError("norm='op' needs matrices (elements of shape (p, m)).")
-    return np.linalg.norm(diff, ord=2, axis=(1, 2))
+    return operator_norms(diff)
+
+
+def pairwise_distances(A, B, *, norm="fro"):
+    """``D[i, j] = ‖A_i - B_j‖`` for two validated sets (chunked to bound memory)."""
+    _check_norm(norm)
+    out = np.empty((A.shape[0], B.shape[0]))
+    size = int(np.prod(A.shape[1:])) or 1
+    step = max(1, 2_000_000 // (size * B.shape[0]))
+    for i in range(0, A.shape[0], step):
+        diff = A[i:i + step, None] - B[None]
+        out[i:i + step] = _norms(diff.reshape((-1,) + A.shape[1:]), norm).reshape(diff.shape[:2])
+    return out
 
 
 def nearest_point_in_hull(x, vertices):
@@ -140,8 +171,9 @@ def excess(A, B, *, hull=True, norm="fro"):
     _check_norm(norm)
     A = as_set(A, "A")
     B = as_set(B, "B", shape=A.shape[1:])
-    dist = distance_to_hull if hull else distance_to_set
-    return max(dist(a, B, norm=norm) for a in A)
+    if not hull:
+        return float(np.max(np.min(pairwise_distances(A, B, norm=norm), axis=1)))
+    return max(distance_to_hull(a, B, norm=norm) for a in A)
 
 
 def hausdorff(A, B, *, hull=True, norm="fro"):

@@ -35,7 +35,8 @@ from .errors import SelectionCapError
 from .prox import MAX_SELECTIONS, tie_masks
 
 __all__ = ["MAX_SELECTIONS", "selections", "selection_matrices", "implicit_jacobians",
-           "fixed_point_set", "itd_set_iterates", "aid_fp_set", "dense_pair", "tied_coordinates"]
+           "fixed_point_set", "itd_set_iterates", "itd_set_step", "aid_fp_set", "dense_pair",
+           "tied_coordinates"]
 
 
 def _check_cap(cap):
@@ -157,24 +158,34 @@ def fixed_point_set(phi, w, *, depth=None, cap=MAX_SELECTIONS, tie_tol=0.0):
     return X, q ** depth * 2.0 * L_fro / (1.0 - q)
 
 
+def itd_set_step(phi, w, X, *, cap=MAX_SELECTIONS, tie_tol=0.0):
+    """One ITD set step: ``{A X + B : (A, B) ∈ D_Φ(w, λ), X ∈ 𝒳}`` (distinct elements).
+
+    ``X`` is the previous set, an array ``(N, p, m)``; raises
+    :class:`~ns_implicit.errors.SelectionCapError` past ``cap`` elements.
+    """
+    cap = _check_cap(cap)
+    A, B = selection_matrices(phi, w, cap, tie_tol=tie_tol)
+    return _apply_set_map(A, B, np.asarray(X, dtype=np.float64), cap, "the ITD set")
+
+
 def itd_set_iterates(phi, points, *, cap=MAX_SELECTIONS, tie_tol=0.0):
     """The ITD sets ``𝒟_0 = {0}, …, 𝒟_T`` along the iterates ``points = (w_0, …, w_{T-1})``.
 
     ``𝒟_{t} = {A X + B : (A, B) ∈ D_Φ(w_{t-1}, λ), X ∈ 𝒟_{t-1}}`` (THEORY §7 eq. (13)): every
     output ITD can produce, over all admissible selections. ``points`` is any sequence of
     iterates (e.g. a :class:`~ns_implicit.solver.Trajectory` without its last point). Returns
-    a list of arrays ``(N_t, p, m)``. Selections are recomputed only when the point changes.
+    a list of arrays ``(N_t, p, m)``. A run that stays on a tie doubles the set at every
+    step: expect :class:`~ns_implicit.errors.SelectionCapError` after ``log2(cap)`` such steps.
     """
-    cap = _check_cap(cap)
     X = np.zeros((1, phi.dim, phi.n_hyper))
     sets = [X]
-    previous, pair = None, None
     for t, w in enumerate(points):
         w = phi.check_point(w, f"points[{t}]")
-        if previous is None or not np.array_equal(w, previous):
-            pair = selection_matrices(phi, w, cap, tie_tol=tie_tol)
-            previous = w.copy()
-        X = _apply_set_map(pair[0], pair[1], X, cap, f"the ITD set at t={t + 1}")
+        try:
+            X = itd_set_step(phi, w, X, cap=cap, tie_tol=tie_tol)
+        except SelectionCapError as exc:
+            raise SelectionCapError(f"at t={t + 1}: {exc}") from None
         sets.append(X)
     return sets
 
