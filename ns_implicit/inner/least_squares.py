@@ -152,9 +152,13 @@ class LeastSquaresLinearization:
         grad = step.gradient(w) + self.lam2 * w
         self.value = w - self.gamma * grad
         self.dT_dlam2 = -self.gamma * w - self.dgamma * grad
-        # The fused Gram kernel applies when λ2 does not promote the step's dtype.
-        self._gram_lam2 = (step.dtype.type(self.lam2) if step.H is not None
-                           and np.result_type(step.dtype, self.lam2) == step.dtype else None)
+        # The fused Gram kernel applies when λ2 does not promote the step's dtype: a NumPy
+        # scalar of that dtype, or a Python number (a "weak" scalar).
+        lam2_dtype = getattr(self.lam2, "dtype", None)
+        keeps_dtype = (lam2_dtype == step.dtype if lam2_dtype is not None
+                       else isinstance(self.lam2, (int, float)))
+        self._gram_lam2 = (step.dtype.type(self.lam2)
+                           if step.H is not None and keeps_dtype else None)
 
     def jvp_w(self, x):
         """``∂_wT x = x - γ(H x + λ2 x)``."""
