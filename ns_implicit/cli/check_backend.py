@@ -17,22 +17,25 @@ HELP = "Check a hypergradient backend (MODULE:FUNCTION) against ns_implicit on g
 
 
 def add_arguments(p):
-    from ..testing import assertions as a
+    # Defaults are resolved in run(): importing ns_implicit.testing (hypothesis, scipy) here
+    # would slow down every ns-implicit command. The numbers in the help are the kit's
+    # constants (a test keeps them in sync).
     p.add_argument("target", metavar="MODULE:FUNCTION",
                    help="the candidate, e.g. mypkg.backend:hypergradient")
-    p.add_argument("--examples", type=int, default=a.DEFAULT_EXAMPLES,
-                   help=f"number of instances (default {a.DEFAULT_EXAMPLES})")
+    p.add_argument("--examples", type=int, default=None, help="number of instances (default 20)")
     p.add_argument("--near-kinks", action="store_true",
                    help="exact kinks (checked against the conservative set) and near-kinks")
     p.add_argument("--seed", type=int, default=0, help="seed of the instances (default 0)")
-    p.add_argument("--rtol", type=float, default=a.RTOL,
-                   help=f"relative tolerance at generic points (default {a.RTOL:g})")
-    p.add_argument("--atol", type=float, default=a.ATOL,
-                   help=f"absolute tolerance (default {a.ATOL:g})")
-    p.add_argument("--kink-tol", type=float, default=a.KINK_TOL,
-                   help=f"hull-membership tolerance at kinks, relative (default {a.KINK_TOL:g})")
-    p.add_argument("--timeout", type=float, default=a.TIMEOUT,
-                   help=f"seconds allowed per call (default {a.TIMEOUT:g})")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="relative tolerance at generic points (default 1e-05)")
+    p.add_argument("--atol", type=float, default=None, help="absolute tolerance (default 1e-09)")
+    p.add_argument("--kink-tol", type=float, default=None,
+                   help="hull-membership tolerance at kinks, relative (default 1e-05)")
+    p.add_argument("--kink-set", choices=("implicit", "fixed-point"), default="implicit",
+                   help="set an answer at a kink must lie in: the implicit set (10) (default) "
+                        "or the larger fixed-point set (11) reached by unrolled differentiation")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds allowed per call (default 10)")
 
 
 def load_candidate(target):
@@ -76,15 +79,21 @@ def format_table(reports):
 
 def run(args):
     from .._validation import check_positive_float, check_positive_int
-    from ..testing import check_backend
+    from ..testing import assertions as kit
+    for name, default in (("examples", kit.DEFAULT_EXAMPLES), ("rtol", kit.RTOL),
+                          ("atol", kit.ATOL), ("kink_tol", kit.KINK_TOL),
+                          ("timeout", kit.TIMEOUT)):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     check_positive_int(args.examples, "--examples")
     for name in ("rtol", "atol", "kink_tol"):
         check_positive_float(getattr(args, name), "--" + name.replace("_", "-"), strict=False)
     check_positive_float(args.timeout, "--timeout")
     candidate = load_candidate(args.target)
-    reports = check_backend(candidate, examples=args.examples, seed=args.seed,
-                            near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
-                            kink_tol=args.kink_tol, timeout=args.timeout)
+    reports = kit.check_backend(candidate, examples=args.examples, seed=args.seed,
+                                near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
+                                kink_tol=args.kink_tol, timeout=args.timeout,
+                                kink_set=args.kink_set)
     print(f"ns-implicit check-backend {args.target}: {len(reports)} "
           f"{'kink/near-kink' if args.near_kinks else 'generic'} instances, seed {args.seed}")
     print(format_table(reports))
