@@ -25,6 +25,10 @@ from ..solver import fixed_point_iteration
 KINK_TIE_TOL = 1e-9
 
 
+class DegenerateKinkError(ValueError):
+    """The constructed kink is not a clean single tie (see :func:`kink_instance`)."""
+
+
 @dataclass
 class Instance:
     """One elastic-net map at fixed ``λ`` with its tightly solved fixed point.
@@ -151,8 +155,9 @@ def kink_instance(X, y, lam1, lam2, *, seed=None, tie_tol=KINK_TIE_TOL, min_supp
 
     Follows the path from ``λ1_max`` down to the first breakpoint ``<= lam1`` with a support
     of at least ``min_support`` coordinates (the last breakpoint of the path if there is
-    none). Raises ``ValueError`` if the closed-form tie is not within ``tie_tol`` or another
-    coordinate comes within ``1e3 · tie_tol`` of the threshold (a near-degenerate path).
+    none). Raises :class:`DegenerateKinkError` if the closed-form tie is not within
+    ``tie_tol`` or another coordinate comes within ``1e3 · tie_tol`` of the threshold (a
+    near-degenerate path).
     """
     lam1 = check_positive_float(lam1, "lam1", strict=False)
     lam2 = check_positive_float(lam2, "lam2", strict=False)
@@ -177,11 +182,11 @@ def kink_instance(X, y, lam1, lam2, *, seed=None, tie_tol=KINK_TIE_TOL, min_supp
     tau = float(phi.tau)
     gaps = np.abs(np.abs(u) - tau) / tau
     if gaps[j] > tie_tol:
-        raise ValueError(f"the constructed kink at lam1={lam_k:.6g} has relative tie gap "
+        raise DegenerateKinkError(f"the constructed kink at lam1={lam_k:.6g} has relative tie gap "
                          f"{gaps[j]:.3g} > tie_tol={tie_tol:g}; raise tie_tol.")
     others = np.delete(gaps, j)
     if others.size and np.min(others) < 1e3 * tie_tol:
-        raise ValueError(f"at the kink lam1={lam_k:.6g} another coordinate is within "
+        raise DegenerateKinkError(f"at the kink lam1={lam_k:.6g} another coordinate is within "
                          f"{np.min(others):.3g} (relative) of the threshold; pick another lam1 "
                          "or seed.")
     ties = np.flatnonzero(gaps <= tie_tol)

@@ -1,0 +1,209 @@
+"""``ns-implicit check-bounds``: Theorem 4.1 checked on real ITD and AID-FP runs (THEORY §8).
+
+For each seed: a small elastic-net instance (generic, or with ``--at-kinks`` a solution that
+sits exactly at a kink), ITD and AID-FP (``k = t``) run from ``w_0 = 0``, and at every
+iteration the measured excess over the target set compared with the bound
+(:mod:`ns_implicit.theory.check`). Prints a table (per iteration: the instance closest to its
+bound), writes JSON and a PNG plot, and exits with status 1 if any bound is violated or a
+consistency check fails.
+"""
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+NAME = "check-bounds"
+HELP = "Check the ITD / AID-FP bounds of Theorem 4.1 (THEORY.md §8) on seeded elastic-net runs."
+
+QUICK = {"seeds": 6, "iters": 60, "p": 5, "n_train": 20}
+
+
+def add_arguments(p):
+    p.add_argument("--p", type=int, default=5, help="number of features (default 5; sets are dense)")
+    p.add_argument("--n-train", type=int, default=20, help="training rows (default 20)")
+    p.add_argument("--seeds", type=int, default=20, help="number of instances (default 20)")
+    p.add_argument("--first-seed", type=int, default=0, help="seed of the first instance (default 0)")
+    p.add_argument("--lam1-ratio", type=float, default=0.3,
+                   help="lam1 as a fraction of lam1_max (default 0.3; with --at-kinks the first "
+                        "kink at or below it)")
+    p.add_argument("--lam2", type=float, default=0.1, help="l2 weight (default 0.1)")
+    p.add_argument("--iters", type=int, default=100, help="iterations t = 0..ITERS (default 100)")
+    p.add_argument("--at-kinks", action="store_true",
+                   help="build instances whose solution has a tie |u*_j| = gamma*lam1 on purpose")
+    p.add_argument("--quick", action="store_true",
+                   help=f"small preset for CI: {', '.join(f'{k}={v}' for k, v in QUICK.items())}")
+    p.add_argument("--json", metavar="FILE", help="write the results as JSON (and FILE.png)")
+    p.add_argument("--out", metavar="DIR", help="write DIR/check_bounds.json and DIR/check_bounds.png")
+    p.add_argument("--no-plot", action="store_true", help="write the JSON only")
+
+
+def config_from_args(args):
+    config = {"p": args.p, "n_train": args.n_train, "seeds": args.seeds,
+              "first_seed": args.first_seed, "lam1_ratio": args.lam1_ratio, "lam2": args.lam2,
+              "iters": args.iters, "at_kinks": bool(args.at_kinks)}
+    if args.quick:
+        config.update(QUICK)
+    return config
+
+
+def _check_config(config):
+    from .._validation import check_positive_float, check_positive_int
+    check_positive_int(config["p"], "--p")
+    check_positive_int(config["n_train"], "--n-train")
+    check_positive_int(config["seeds"], "--seeds")
+    check_positive_int(config["first_seed"], "--first-seed", minimum=0)
+    check_positive_int(config["iters"], "--iters")
+    ratio = check_positive_float(config["lam1_ratio"], "--lam1-ratio")
+    if ratio > 1.0:
+        raise ValueError(f"--lam1-ratio must be in (0, 1] (a fraction of lam1_max); got {ratio}.")
+    check_positive_float(config["lam2"], "--lam2", strict=False)
+
+
+def run_instances(config, seeds, *, progress=None):
+    """Check one instance per seed; returns ``(results, skipped)`` (``skipped``: seed -> reason)."""
+    from ..errors import SelectionCapError
+    from ..theory.check import check_instance
+    from ..theory.instances import DegenerateKinkError, random_instance
+    results, skipped = [], {}
+    for seed in seeds:
+        try:
+            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
+                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                                   at_kink=config["at_kinks"])
+            results.append(check_instance(inst, iters=config["iters"]))
+        except (SelectionCapError, DegenerateKinkError) as exc:
+            skipped[int(seed)] = str(exc)
+        if progress is not None:
+            progress(seed)
+    return results, skipped
+
+
+def summarize(results, skipped):
+    """Counts and worst ratios over all instances."""
+    def worst(method):
+        vals = [r.max_ratio(method) for r in results]
+        vals = [v for v in vals if np.isfinite(v)]
+        return max(vals) if vals else None
+    return {
+        "instances": len(results),
+        "skipped": len(skipped),
+        "kinks": sum(1 for r in results if r.info["ties"]),
+        "violations": sum(len(r.violations) for r in results),
+        "problems": sum(len(r.problems) for r in results),
+        "max_ratio_itd": worst("itd"),
+        "max_ratio_aid_fp": worst("aid"),
+        "itd_bound_applies": sum(1 for r in results if np.isfinite(r.itd_bound).any()),
+        "aid_fp_bound_applies": sum(1 for r in results if np.isfinite(r.aid_bound).any()),
+        "passed": all(r.passed for r in results),
+    }
+
+
+def table(results, every):
+    """Rows per iteration: for each method the instance with the largest measured/(bound+atol)."""
+    iters = len(results[0].t) - 1
+    head = (f"{'t':>5} {'applies':>8} | {'ITD measured':>12} {'bound':>10} {'ratio':>7} | "
+            f"{'AID-FP measured':>15} {'bound':>10} {'ratio':>7}")
+    lines = [head, "-" * len(head)]
+    for t in sorted(set(range(0, iters + 1, every)) | {iters}):
+        cells, applies = [], 0
+        for kind in ("itd", "aid"):
+            best = None
+            for r in results:
+                measured = r.itd_excess[t] if kind == "itd" else r.aid_excess[t]
+                bound = r.itd_bound[t] if kind == "itd" else r.aid_bound[t]
+                if np.isfinite(bound):
+                    applies += kind == "aid"
+                    ratio = measured / (bound + r.atol)
+                    if best is None or ratio > best[2]:
+                        best = (measured, bound, ratio)
+            width = 12 if kind == "itd" else 15
+            if best is None:
+                cells.append(f"{'-':>{width}} {'-':>10} {'-':>7}")
+            else:
+                cells.append(f"{best[0]:>{width}.3e} {best[1]:>10.3e} {best[2]:>7.3f}")
+        lines.append(f"{t:>5} {applies:>4}/{len(results):<3} | {cells[0]} | {cells[1]}")
+    return "\n".join(lines)
+
+
+def plot(doc, out):
+    """Measured excess (solid) and bound (dashed) vs t, log scale, from a results document."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    shown = doc["instances"][:12]
+    for ax, key, title in zip(axes[0], ("itd", "aid_fp"), ("ITD vs fixed-point set (11)",
+                                                            "AID-FP (k = t) vs implicit set (10)")):
+        for i, inst in enumerate(shown):
+            t = np.asarray(inst["t"], dtype=float)
+            measured = np.asarray([np.nan if v is None else v for v in inst[key]["measured"]])
+            bound = np.asarray([np.nan if v is None else v for v in inst[key]["bound"]])
+            color = f"C{i % 10}"
+            ax.plot(t, np.where(measured > 0, measured, np.nan), color=color, linewidth=1)
+            ax.plot(t, bound, color=color, linestyle="--", linewidth=1)
+        ax.plot([], [], color="k", label="measured excess")
+        ax.plot([], [], color="k", linestyle="--", label="Theorem 4.1 bound")
+        ax.set_yscale("log")
+        ax.set_xlabel("iteration t")
+        ax.set_ylabel("excess (operator norm)")
+        kinds = "at kinks" if doc["config"]["at_kinks"] else "generic"
+        ax.set_title(f"{title}\n{len(shown)} of {len(doc['instances'])} instances, {kinds}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def run(args):
+    from .. import __version__
+    config = config_from_args(args)
+    _check_config(config)
+    start = time.perf_counter()
+    seeds = range(config["first_seed"], config["first_seed"] + config["seeds"])
+    results, skipped = run_instances(config, seeds)
+    seconds = time.perf_counter() - start
+    summary = summarize(results, skipped)
+    kinds = "at kinks" if config["at_kinks"] else "generic"
+    print(f"check-bounds: {len(results)} instances ({kinds}), p={config['p']}, "
+          f"n_train={config['n_train']}, lam2={config['lam2']}, iters={config['iters']}")
+    if results:
+        print(table(results, max(1, config["iters"] // 10)))
+    for seed, reason in skipped.items():
+        print(f"skipped seed {seed}: {reason}", file=sys.stderr)
+    for r in results:
+        for method, t, measured, bound in r.violations[:3]:
+            print(f"VIOLATION seed {r.info['seed']} {method} t={t}: measured {measured:.3e} > "
+                  f"bound {bound:.3e} + atol {r.atol:.1e}")
+        for problem in r.problems[:3]:
+            print(f"PROBLEM seed {r.info['seed']}: {problem}")
+
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.3f}"
+    print(f"max measured/(bound+atol): ITD {fmt(summary['max_ratio_itd'])}, "
+          f"AID-FP {fmt(summary['max_ratio_aid_fp'])}; violations {summary['violations']}, "
+          f"problems {summary['problems']}, skipped {summary['skipped']} "
+          f"-> {'PASS' if summary['passed'] else 'FAIL'} ({seconds:.1f} s)")
+    doc = {"command": "check-bounds", "version": __version__, "config": config,
+           "seconds": seconds, "summary": summary, "skipped": skipped,
+           "instances": [r.as_dict() for r in results]}
+    paths = []
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        paths.append(os.path.join(args.out, "check_bounds.json"))
+    if args.json:
+        paths.append(args.json)
+    for path in paths:
+        with open(path, "w") as fh:
+            json.dump(doc, fh, indent=1)
+        print(f"wrote {path}", file=sys.stderr)
+        if not args.no_plot and results:
+            print(f"wrote {plot(doc, path.rsplit('.', 1)[0] + '.png')}", file=sys.stderr)
+    if not results:
+        print("no instance could be checked", file=sys.stderr)
+        return 1
+    return 0 if summary["passed"] else 1
