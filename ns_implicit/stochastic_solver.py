@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_positive_float, check_positive_int
+from .kernels.least_squares import support_equal
 from .kernels.soft_threshold import soft_threshold
 from .sampling import BatchStream, as_generator
 from .solver import SolveResult
@@ -74,10 +75,10 @@ def stochastic_prox_gradient(F, rng, w0=None, *, iters=1000, steps="dec", beta=N
     for s, alpha_s in enumerate(alphas.tolist(), start=1):
         u = F.sample(w, stream).value                              # T̂(w_s, λ, ζ_s)
         w_next = soft_threshold((1 - alpha_s) * w + alpha_s * u, alpha_s * float(F.tau))
-        if np.any((w_next != 0) != (w != 0)):
+        if not support_equal(w_next, w):
             last_change = s
-        step = float(np.linalg.norm(w_next - w))
-        norm = float(np.linalg.norm(w_next))
+        diff = w_next - w
+        step, norm = float(np.sqrt(diff @ diff)), float(np.sqrt(w_next @ w_next))
         residual = step / norm if norm > 0 else step
         w = w_next
     samples = iters * F.batch_size
