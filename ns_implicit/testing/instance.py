@@ -8,7 +8,7 @@ selection of the tied coordinates (``J = (I - A)⁻¹B``, THEORY §6 eq. (10)); 
 hull is the set a candidate's answer must lie in.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,10 +39,6 @@ class InstanceSpec:
     kink: str = "none"
     kink_offset: float = 0.0
     kink_direction: int = -1
-
-    def __repr__(self):
-        body = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
-        return f"InstanceSpec({body})"
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,7 +3,7 @@
 Every instance is built by :func:`build_instance` from an :class:`InstanceSpec`:
 
 1. Data with a prescribed spectrum: ``X = scale·√n · U diag(s) Vᵀ`` with orthonormal ``U``, ``V``
-   and ``s² `` geometric from 1 to ``1/condition``, so ``H = XᵀX/n`` has condition number
+   and ``s²`` geometric from 1 to ``1/condition``, so ``H = XᵀX/n`` has condition number
    ``condition`` on its range (``μ = 0`` when ``p > n``); validation rows share the covariance.
 2. ``λ1 = lam1_ratio·λ1_max`` (nonempty support), ``λ2 = lam2_ratio·L``; the inner problem is
    solved by fixed-point iteration and polished on its support by the closed form
@@ -57,7 +57,9 @@ TIE_SNAP_ULPS = 512
 
 @dataclass(frozen=True)
 class InstanceRanges:
-    """Ranges the strategies draw from (inclusive); floats are drawn log-uniformly."""
+    """Ranges the strategies draw from (inclusive). Floats are drawn on a log scale:
+    log-uniformly by :func:`sample_instances`, by hypothesis's own (edge-seeking) distribution
+    by the strategies."""
 
     features: tuple = (2, 12)
     samples: tuple = (2, 24)
