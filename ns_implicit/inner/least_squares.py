@@ -116,8 +116,10 @@ class LeastSquaresStep:
 
     def _gram_product(self, v):
         """``H v`` on the Gram path: the sparse-aware kernel (cost ``p · nnz(v)``) for a
-        contiguous vector of the step's dtype, a BLAS product otherwise."""
-        if v.ndim == 1 and v.dtype == self.dtype and v.flags.c_contiguous:
+        vector of the step's dtype (a strided one, e.g. a column of ``J``, is copied
+        first), a BLAS product otherwise."""
+        if v.ndim == 1 and v.dtype == self.dtype:
+            v = np.ascontiguousarray(v)
             out = np.empty_like(v)
             gram_matvec(self.H, v, out)
             return out
@@ -162,8 +164,8 @@ class LeastSquaresLinearization:
 
     def jvp_w(self, x):
         """``∂_wT x = x - γ(H x + λ2 x)``."""
-        if (self._gram_lam2 is not None and x.ndim == 1 and x.dtype == self.step.dtype
-                and x.flags.c_contiguous):
+        if self._gram_lam2 is not None and x.ndim == 1 and x.dtype == self.step.dtype:
+            x = np.ascontiguousarray(x)  # a column of J in forward mode is strided
             out = np.empty_like(x)
             gram_step_jvp(self.step.H, x, self._gram_lam2, self.gamma, out)
             return out
