@@ -12,7 +12,8 @@ from scipy.stats import norm
 from ns_implicit import make_sparse_regression
 from ns_implicit.inner.least_squares import LeastSquaresStep
 from ns_implicit.inner.minibatch_least_squares import MinibatchLeastSquares
-from ns_implicit.kernels.minibatch import minibatch_gradient, minibatch_hessian_vector
+from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector,
+                                          minibatch_gradient, minibatch_hessian_vector)
 from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
 from ns_implicit.sampling import BatchStream, as_generator, spawn
 
@@ -51,6 +52,34 @@ def test_kernels_match_numpy_on_gathered_rows(dtype, size):
         scale = max(np.abs(grad_ref).max(), 1.0)
         np.testing.assert_allclose(grad, grad_ref, rtol=rtol, atol=rtol * scale)
         np.testing.assert_allclose(hv, hv_ref, rtol=rtol, atol=rtol * max(np.abs(hv_ref).max(), 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_counted_kernels_equal_the_gathered_multiset(dtype):
+    X, y = _data(dtype=dtype)
+    rng = np.random.default_rng(2)
+    idx = rng.integers(0, X.shape[0], size=5 * X.shape[0])  # many repeats (J·b > n)
+    counts = np.bincount(idx, minlength=X.shape[0])
+    rows = np.flatnonzero(counts)
+    w = rng.standard_normal(X.shape[1]).astype(dtype)
+    a, b, c, d = (np.empty_like(w) for _ in range(4))
+    minibatch_gradient(X, y, idx, w, a)
+    counted_gradient(X, y, rows, counts[rows], w, b)
+    minibatch_hessian_vector(X, idx, w, c)
+    counted_hessian_vector(X, rows, counts[rows], w, d)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6  # float64 sums in another order
+    np.testing.assert_allclose(b, a, rtol=rtol, atol=rtol * np.abs(a).max())
+    np.testing.assert_allclose(d, c, rtol=rtol, atol=rtol * np.abs(c).max())
+    # the averaged map over more rows than X has takes the counted path: same values
+    T_hat = MinibatchLeastSquares(LeastSquaresStep(X, y), 10)
+    big = T_hat.linearize(w, LAM, idx)
+    assert big._multiset is not None
+    S = np.array([1, 4])
+    Xb = X.astype(np.float64)[idx][:, S]
+    ref_block = np.eye(2) - float(big.gamma) * (Xb.T @ Xb / len(idx) + LAM[1] * np.eye(2))
+    np.testing.assert_allclose(big.jac_w_block(S), ref_block, rtol=10 * rtol, atol=10 * rtol)
+    assert big.jac_w_block(S).dtype == dtype
+    np.testing.assert_allclose(big.hessian_vector(w), c, rtol=rtol, atol=rtol * np.abs(c).max())
 
 
 def test_minibatch_step_reads_the_dataset_in_place():

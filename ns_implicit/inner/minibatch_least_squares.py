@@ -22,7 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array
-from ..kernels.minibatch import minibatch_gradient, minibatch_hessian_vector
+from ..kernels.minibatch import (counted_gradient, counted_hessian_vector, minibatch_gradient,
+                                 minibatch_hessian_vector)
 from ..sampling import check_batch_size
 from .least_squares import LeastSquaresStep
 
@@ -94,10 +95,23 @@ class MinibatchLinearization:
         self.dgamma = T_hat.dtype.type(dgamma)
 
     @cached_property
+    def _multiset(self):
+        """``(distinct rows, multiplicities)`` when ``ξ`` has more entries than ``X`` has rows
+        (the averaged map over many epochs): one pass over the distinct rows, in order."""
+        if self.idx.shape[0] <= self.T_hat.n:
+            return None
+        counts = np.bincount(self.idx, minlength=self.T_hat.n)
+        rows = np.flatnonzero(counts)
+        return rows, counts[rows].astype(np.int64)
+
+    @cached_property
     def _direction(self):
         """``∇f_ξ(w) + λ2 w``."""
         grad = np.empty_like(self.w)
-        minibatch_gradient(self.T_hat.X, self.T_hat.y, self.idx, self.w, grad)
+        if self._multiset is None:
+            minibatch_gradient(self.T_hat.X, self.T_hat.y, self.idx, self.w, grad)
+        else:
+            counted_gradient(self.T_hat.X, self.T_hat.y, *self._multiset, self.w, grad)
         return grad + self.lam2 * self.w
 
     @cached_property
@@ -114,7 +128,10 @@ class MinibatchLinearization:
         """``H_ξ x = X_ξᵀX_ξ x / |ξ|``."""
         x = np.ascontiguousarray(x, dtype=self.T_hat.dtype)
         out = np.empty_like(x)
-        minibatch_hessian_vector(self.T_hat.X, self.idx, x, out)
+        if self._multiset is None:
+            minibatch_hessian_vector(self.T_hat.X, self.idx, x, out)
+        else:
+            counted_hessian_vector(self.T_hat.X, *self._multiset, x, out)
         return out
 
     def jvp_w(self, x):
@@ -133,7 +150,12 @@ class MinibatchLinearization:
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT̂)[S, S] = I - γ(H_ξ[S, S] + λ2 I)``."""
-        XS = self.T_hat.X[np.ix_(self.idx, S)]
-        block = -self.gamma * (XS.T @ XS) / self.T_hat.dtype.type(len(self.idx))
+        if self._multiset is None:
+            rows, counts = self.idx, np.ones(len(self.idx))
+        else:
+            rows, counts = self._multiset
+        XS = self.T_hat.X[np.ix_(rows, S)]
+        weighted = counts.astype(XS.dtype)[:, None] * XS
+        block = -self.gamma * (XS.T @ weighted) / self.T_hat.dtype.type(counts.sum())
         block[np.diag_indices_from(block)] += 1 - self.gamma * self.lam2
         return block

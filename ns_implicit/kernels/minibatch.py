@@ -7,6 +7,11 @@ float64 whatever the data dtype:
     minibatch_gradient:        out = X_ξᵀ(X_ξ w - y_ξ) / |ξ|
     minibatch_hessian_vector:  out = X_ξᵀ X_ξ v / |ξ|
 
+A large multiset of rows (NSID's averaged map over ``J`` batches, ``J·b`` rows, often many
+epochs) is passed as distinct ``rows`` with multiplicities ``counts`` instead: the same mean,
+at a cost of one pass over the distinct rows (``counted_gradient``,
+``counted_hessian_vector``).
+
 :func:`stochastic_linear_system` runs the whole NSID / SID loop of THEORY §9 eq. (19) for
 the least-squares step in compiled code (the fast path of
 :func:`ns_implicit.methods.nsid.nsid`; its body is the same equation as the generic loop).
@@ -18,10 +23,11 @@ from .._jit import njit
 
 
 @njit
-def _gram_product(X, idx, v, support, offset, acc):
-    """``acc += Σ_{i ∈ idx} (<X[i], v> - offset[i]) X[i]``; ``v`` is zero off ``support``.
+def _gram_product(X, idx, v, support, offset, weights, acc):
+    """``acc += Σ_t c_t (<X[i_t], v> - offset[i_t]) X[i_t]`` over ``i_t = idx[t]``.
 
-    ``offset`` is ``y`` for a gradient, or empty for a Hessian-vector product. Rows are
+    ``v`` is zero off ``support``; ``offset`` is ``y`` for a gradient, or empty for a
+    Hessian-vector product; ``c_t = weights[t]``, or 1 when ``weights`` is empty. Rows are
     taken four at a time: each row is read once for its dot product and is still in
     cache for the update, and four independent rows keep several memory loads in flight
     (the rows of a minibatch are scattered through ``X``).
@@ -29,6 +35,7 @@ def _gram_product(X, idx, v, support, offset, acc):
     p = X.shape[1]
     b = idx.shape[0]
     has_offset = offset.shape[0] > 0
+    has_weights = weights.shape[0] > 0
     t = 0
     while t < b:
         i0 = idx[t]
@@ -51,6 +58,11 @@ def _gram_product(X, idx, v, support, offset, acc):
             r1 -= offset[i1]
             r2 -= offset[i2]
             r3 -= offset[i3]
+        if has_weights:
+            r0 *= weights[t]
+            r1 *= weights[min(t + 1, b - 1)]
+            r2 *= weights[min(t + 2, b - 1)]
+            r3 *= weights[min(t + 3, b - 1)]
         # rows past the end of the batch (last block of fewer than four) count zero times
         if t + 1 >= b:
             r1 = 0.0
@@ -67,7 +79,7 @@ def _gram_product(X, idx, v, support, offset, acc):
 def minibatch_gradient(X, y, idx, w, out):
     """``out = X_ξᵀ(X_ξ w - y_ξ) / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, idx, w, np.flatnonzero(w), y, acc)
+    _gram_product(X, idx, w, np.flatnonzero(w), y, idx[:0], acc)
     for j in range(out.shape[0]):
         out[j] = acc[j] / idx.shape[0]
 
@@ -76,9 +88,29 @@ def minibatch_gradient(X, y, idx, w, out):
 def minibatch_hessian_vector(X, idx, v, out):
     """``out = X_ξᵀ X_ξ v / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, idx, v, np.flatnonzero(v), X[0, :0], acc)
+    _gram_product(X, idx, v, np.flatnonzero(v), X[0, :0], idx[:0], acc)
     for j in range(out.shape[0]):
         out[j] = acc[j] / idx.shape[0]
+
+
+@njit
+def counted_gradient(X, y, rows, counts, w, out):
+    """:func:`minibatch_gradient` of the multiset holding ``rows[k]`` ``counts[k]`` times."""
+    acc = np.zeros(X.shape[1])
+    _gram_product(X, rows, w, np.flatnonzero(w), y, counts, acc)
+    total = counts.sum()
+    for j in range(out.shape[0]):
+        out[j] = acc[j] / total
+
+
+@njit
+def counted_hessian_vector(X, rows, counts, v, out):
+    """:func:`minibatch_hessian_vector` of the multiset holding ``rows[k]`` ``counts[k]`` times."""
+    acc = np.zeros(X.shape[1])
+    _gram_product(X, rows, v, np.flatnonzero(v), X[0, :0], counts, acc)
+    total = counts.sum()
+    for j in range(out.shape[0]):
+        out[j] = acc[j] / total
 
 
 @njit
@@ -110,6 +142,7 @@ def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, ti
     p = X.shape[1]
     b = batches.shape[1]
     no_offset = X[0, :0]
+    no_weights = batches[0, :0]
     mask = mask_bar.copy()
     support = np.flatnonzero(mask)
     z = np.zeros(p)
@@ -129,7 +162,7 @@ def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, ti
         for j in range(p):
             z[j] = v[j] if mask[j] else 0.0
         acc[:] = 0.0
-        _gram_product(X, idx, z, support, no_offset, acc)
+        _gram_product(X, idx, z, support, no_offset, no_weights, acc)
         eta = etas[k]
         step2 = 0.0
         for j in range(p):
