@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array, check_positive_float
-from ..kernels.least_squares import gram_matvec, gram_step_jvp
+from ..kernels.least_squares import gram_linearize, gram_matvec, gram_step_jvp
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
@@ -151,16 +151,22 @@ class LeastSquaresLinearization:
         gamma, dgamma = step.step_size(float(lam[1]))
         self.gamma = step.dtype.type(gamma)
         self.dgamma = step.dtype.type(dgamma)
-        grad = step.gradient(w) + self.lam2 * w
-        self.value = w - self.gamma * grad
-        self.dT_dlam2 = -self.gamma * w - self.dgamma * grad
-        # The fused Gram kernel applies when λ2 does not promote the step's dtype: a NumPy
+        # The fused Gram kernels apply when λ2 does not promote the step's dtype: a NumPy
         # scalar of that dtype, or a Python number (a "weak" scalar).
         lam2_dtype = getattr(self.lam2, "dtype", None)
         keeps_dtype = (lam2_dtype == step.dtype if lam2_dtype is not None
                        else isinstance(self.lam2, (int, float)))
         self._gram_lam2 = (step.dtype.type(self.lam2)
                            if step.H is not None and keeps_dtype else None)
+        if self._gram_lam2 is not None and w.ndim == 1 and w.dtype == step.dtype:
+            w = np.ascontiguousarray(w)
+            self.value, self.dT_dlam2 = np.empty_like(w), np.empty_like(w)
+            gram_linearize(step.H, step.b, w, self._gram_lam2, self.gamma, self.dgamma,
+                           self.value, self.dT_dlam2)
+            return
+        grad = step.gradient(w) + self.lam2 * w
+        self.value = w - self.gamma * grad
+        self.dT_dlam2 = -self.gamma * w - self.dgamma * grad
 
     def jvp_w(self, x):
         """``∂_wT x = x - γ(H x + λ2 x)``."""

@@ -43,6 +43,17 @@ def gram_step_jvp(H, x, lam2, gamma, out):
 
 
 @njit
+def gram_linearize(H, b, w, lam2, gamma, dgamma, value, dT_dlam2):
+    """With ``g = H w - b + λ2 w``: ``value = w - γ g`` (= ``T(w, λ)``) and
+    ``dT_dlam2 = -γ w - (dγ/dλ2) g`` (= ``∂_λ2 T``), in one pass."""
+    gram_matvec(H, w, value)  # H w, overwritten below
+    for i in range(w.shape[0]):
+        g = (value[i] - b[i]) + lam2 * w[i]
+        value[i] = w[i] - gamma * g
+        dT_dlam2[i] = -gamma * w[i] - dgamma * g
+
+
+@njit
 def gram_prox_gradient_step(H, b, w, lam2, gamma, tau, out):
     """One ISTA step on the Gram form, ``out = S_τ(w - γ(H w - b + λ2 w))``, in one call.
 
