@@ -241,3 +241,19 @@ def test_one_epoch_average_is_the_full_step():
     np.testing.assert_allclose(avg.jac_w_block(S), full.jac_w_block(S), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(avg.jvp_lam(np.array([0.0, 1.0])), full.jvp_lam(np.array([0.0, 1.0])),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("J", [3, 50])  # J·b below and above n (the counted path)
+def test_average_is_the_mean_of_J_minibatch_steps(J):
+    X, y = _data()
+    T_hat = MinibatchLeastSquares(LeastSquaresStep(X, y), 7)
+    rng = np.random.default_rng(3)
+    w, x, v = rng.standard_normal((3, X.shape[1]))
+    avg = T_hat.average(w, LAM, BatchStream(T_hat.n, 7, 9), J)
+    stream = BatchStream(T_hat.n, 7, 9)
+    lins = [T_hat.sample(w, LAM, stream) for _ in range(J)]
+    assert (avg.counts is not None) == (J * 7 > T_hat.n)
+    # float64, sums of at most 350 rows in another order
+    for f in (lambda lin: lin.value, lambda lin: lin.vjp_w(x), lambda lin: lin.vjp_lam(v)):
+        np.testing.assert_allclose(f(avg), np.mean([f(lin) for lin in lins], axis=0),
+                                   rtol=1e-12, atol=1e-12)

@@ -27,6 +27,9 @@ from ..kernels.minibatch import (counted_gradient, counted_hessian_vector, minib
 from ..sampling import check_batch_size
 from .least_squares import LeastSquaresStep
 
+# Indices drawn per chunk when counting a long stream of batches (~8 MB of int64).
+_CHUNK_INDICES = 1 << 20
+
 
 class MinibatchLeastSquares:
     """Stochastic oracle ``T̂`` of the least-squares step (THEORY §11.2 composite split).
@@ -72,12 +75,24 @@ class MinibatchLeastSquares:
         return MinibatchLinearization(self, w, lam, stream.next())
 
     def average(self, w, lam, stream, J):
-        """``T̄_J = (1/J) Σ_j T̂(w, λ, ξ'_j)`` over the next ``J`` batches of ``stream``."""
-        return MinibatchLinearization(self, w, lam, stream.take(J).ravel())
+        """``T̄_J = (1/J) Σ_j T̂(w, λ, ξ'_j)`` over the next ``J`` batches of ``stream``.
+
+        When the ``J·b`` rows outnumber ``X``'s, they are kept as a multiset (distinct rows
+        and multiplicities, counted chunk by chunk): memory ``O(n)``, not ``O(J·b)``.
+        """
+        if J * self.batch_size <= self.n:
+            return MinibatchLinearization(self, w, lam, stream.take(J).ravel())
+        counts = np.zeros(self.n, dtype=np.int64)
+        chunk = max(1, _CHUNK_INDICES // self.batch_size)
+        for start in range(0, J, chunk):
+            counts += np.bincount(stream.take(min(chunk, J - start)).ravel(), minlength=self.n)
+        rows = np.flatnonzero(counts)
+        return MinibatchLinearization(self, w, lam, rows, counts[rows])
 
 
 class MinibatchLinearization:
-    """``T̂(w, λ, ξ)`` and its derivatives at one point for one index set ``ξ``.
+    """``T̂(w, λ, ξ)`` and its derivatives at one point for one index multiset ``ξ``
+    (``idx``, or distinct rows ``idx`` with multiplicities ``counts``).
 
     Same interface as :class:`~ns_implicit.inner.least_squares.LeastSquaresLinearization`
     (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``, ``jac_w_block``), so it plugs
@@ -85,10 +100,11 @@ class MinibatchLinearization:
     need ``∇f_ξ(w)`` and are computed on first use only (NSID's loop uses ``vjp_w`` alone).
     """
 
-    def __init__(self, T_hat, w, lam, idx):
+    def __init__(self, T_hat, w, lam, idx, counts=None):
         self.T_hat = T_hat
         self.w = w
         self.idx = np.ascontiguousarray(idx, dtype=np.int64)
+        self.counts = counts
         self.lam2 = T_hat.dtype.type(lam[1])
         gamma, dgamma = T_hat.step.step_size(float(lam[1]))
         self.gamma = T_hat.dtype.type(gamma)
@@ -96,8 +112,11 @@ class MinibatchLinearization:
 
     @cached_property
     def _multiset(self):
-        """``(distinct rows, multiplicities)`` when ``ξ`` has more entries than ``X`` has rows
-        (the averaged map over many epochs): one pass over the distinct rows, in order."""
+        """``(distinct rows, multiplicities)`` when given, or when ``ξ`` has more entries than
+        ``X`` has rows (the averaged map over many epochs): one pass over the distinct rows,
+        in order. None: use ``idx`` as it is."""
+        if self.counts is not None:
+            return self.idx, self.counts
         if self.idx.shape[0] <= self.T_hat.n:
             return None
         counts = np.bincount(self.idx, minlength=self.T_hat.n)

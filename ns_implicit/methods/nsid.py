@@ -33,8 +33,8 @@ NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``:
     the ``n`` rows ``ξ`` is drawn from and ``b = |ξ|``; NSID deals the batches through
     :class:`~ns_implicit.sampling.BatchStream` (by default shuffled epochs, as in the paper).
 ``tau``, ``dtau``, ``tie_active``
-    ``G = S_τ``: the threshold ``τ(λ)``, its gradient ``∇τ(λ)`` (length ``n_hyper``) and the
-    tie rule; the selection of ``G`` at a point is made with
+    ``G = S_τ``: the threshold ``τ(λ)``, its gradient ``∇τ(λ)`` (length ``n_hyper``, or None
+    when ``τ`` does not depend on ``λ``) and the tie rule; the selection of ``G`` at a point is made with
     :func:`~ns_implicit.prox.soft_threshold_with_selection` and used through
     :class:`~ns_implicit.selection.ProxGradientSelection`
     (``A_G = diag(m)``, ``B_G = -(m ⊙ s) ∇τᵀ``).
