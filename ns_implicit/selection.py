@@ -21,7 +21,8 @@ class ProxGradientSelection:
     lin : linearization of ``T`` at ``(w, λ)`` (``jvp_w``, ``vjp_w``, ``jvp_lam``,
         ``vjp_lam``, ``jac_w_block``).
     mask, sign : active mask (0/1) and ``sign(u)``.
-    dtau : ``∇τ(λ)``, the gradient of the threshold in ``λ``.
+    dtau : ``∇τ(λ)``, the gradient of the threshold in ``λ``, or None when ``τ`` does
+        not depend on ``λ`` (then the ``∇τ`` terms are skipped: no work of size ``m``).
     """
 
     def __init__(self, lin, mask, sign, dtau):
@@ -41,11 +42,17 @@ class ProxGradientSelection:
 
     def B(self, y):
         """``B y = m ⊙ (∂_λT y) - (m ⊙ s) <∇τ, y>``."""
-        return self.mask * self.lin.jvp_lam(y) - self.signed_mask * float(self.dtau @ y)
+        out = self.mask * self.lin.jvp_lam(y)
+        if self.dtau is not None:
+            out = out - self.signed_mask * float(self.dtau @ y)
+        return out
 
     def BT(self, v):
         """``Bᵀ v = ∂_λTᵀ (m ⊙ v) - ∇τ <m ⊙ s, v>``."""
-        return self.lin.vjp_lam(self.mask * v) - self.dtau * float(self.signed_mask @ v)
+        out = self.lin.vjp_lam(self.mask * v)
+        if self.dtau is not None:
+            out = out - self.dtau * float(self.signed_mask @ v)
+        return out
 
     def restricted_matrix(self):
         """Dense ``(I - A)[S, S] = I - (∂_wT)[S, S]`` on the active set ``S``.

@@ -9,7 +9,7 @@ import importlib
 import sys
 
 #: module names (inside ``ns_implicit.cli``) of the subcommands, in help order.
-SUBCOMMANDS = ("hypergrad", "reproduce", "plot", "check_backend", "check_bounds")
+SUBCOMMANDS = ("hypergrad", "reproduce", "plot", "check_backend", "check_bounds", "poison")
 
 
 def build_parser():

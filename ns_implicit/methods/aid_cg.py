@@ -6,17 +6,21 @@ active set ``S`` of ``A`` and ``B`` vanish, so ``ĝ = B[S]ᵀ v_S`` needs only
 
     (I - A[S, S])ᵀ v_S = u_S,     I - A[S, S] = γ ∇²ℓ[S, S]  (symmetric positive definite),
 
-which plain CG solves in at most ``|S|`` steps. Stops when ``‖r‖ <= tol ‖u_S‖``.
+which plain CG solves in at most ``|S|`` steps. Stops when ``‖r‖ <= tol ‖u_S‖``. ``v0``
+warm-starts CG at ``v0[S]`` (e.g. ``result.v`` of a previous call at a nearby point).
 """
 
 import numpy as np
 
-from ._common import check_method_args
+from ._common import check_method_args, check_warm_start
 from .result import MethodResult
 
 
-def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False):
-    """``B[S]ᵀ v_S`` with ``v_S`` from ``iters`` CG steps on ``(I - A[S, S])ᵀ v_S = u_S``."""
+def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
+    """``B[S]ᵀ v_S`` with ``v_S`` from ``iters`` CG steps on ``(I - A[S, S])ᵀ v_S = u_S``.
+
+    CG starts at ``v0[S]`` (default 0); the record carries the lifted ``v`` as ``result.v``.
+    """
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
     sel = phi.selection(w)
     S = sel.active
@@ -31,8 +35,9 @@ def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False):
 
     b = u[S]
     bnorm = float(np.linalg.norm(b))
-    x = np.zeros_like(b)
-    r = b.copy()
+    v0 = v0 if bnorm > 0 else None  # u_S = 0 has the solution v_S = 0
+    x = check_warm_start(v0, phi)[S]
+    r = b - system(x) if v0 is not None else b.copy()
     d = r.copy()
     rr = float(r @ r)
     hist = [] if history else None
@@ -52,4 +57,6 @@ def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False):
         if hist is not None:
             hist.append(sel.BT(lift(x)))
     residual = np.sqrt(rr) / bnorm if bnorm > 0 else 0.0
-    return MethodResult(sel.BT(lift(x)), "aid-cg", i, float(residual), residual <= tol, hist)
+    result = MethodResult(sel.BT(lift(x)), "aid-cg", i, float(residual), residual <= tol, hist)
+    result.v = lift(x).copy()
+    return result

@@ -6,20 +6,24 @@ Reverse mode: with one selection ``(A, B) ∈ D_Φ(w, λ)`` frozen at ``w``,
 
 so ``ĝ → Bᵀ(I - Aᵀ)⁻¹u`` at rate ``q`` (``q_S`` on the active block, §8 item 4).
 Stops early when ``‖v_i - v_{i-1}‖ <= tol ‖u‖`` (that step is the residual of the linear
-system at ``v_{i-1}``).
+system at ``v_{i-1}``). ``v0`` warm-starts the iteration (e.g. with ``result.v`` of a previous
+call at a nearby point, as in an outer optimisation loop); the limit does not depend on it.
 """
 
 import numpy as np
 
-from ._common import check_method_args, rel
+from ._common import check_method_args, check_warm_start, rel
 from .result import MethodResult
 
 
-def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False):
-    """``Bᵀ v_k`` with ``v_i = Aᵀ v_{i-1} + u`` (THEORY §7 eq. (14), reverse mode)."""
+def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
+    """``Bᵀ v_k`` with ``v_i = Aᵀ v_{i-1} + u`` (THEORY §7 eq. (14), reverse mode).
+
+    ``v_0 = v0`` (default 0); the returned record carries ``v = v_k`` as ``result.v``.
+    """
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
     sel = phi.selection(w)
-    v = np.zeros_like(u)
+    v = check_warm_start(v0 if u.any() else None, phi)  # u = 0 has the solution v = 0
     hist = [] if history else None
     residual, i = (0.0 if not u.any() else 1.0), 0
     while i < iters and residual > tol:
@@ -29,7 +33,9 @@ def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False):
         i += 1
         if hist is not None:
             hist.append(sel.BT(v))
-    return MethodResult(sel.BT(v), "aid-fp", i, residual, residual <= tol, hist)
+    result = MethodResult(sel.BT(v), "aid-fp", i, residual, residual <= tol, hist)
+    result.v = v
+    return result
 
 
 def aid_fp_forward(phi, w, *, iters=1000, tol=1e-10):
