@@ -366,3 +366,44 @@ def test_cli_poison_json(capsys):
 def test_cli_poison_rejects_bad_epsilon(capsys):
     assert main(["poison", "--epsilon", "0"]) == 2
     assert "epsilon must be finite and > 0" in capsys.readouterr().err
+
+
+# -- stochastic: minibatch step and NSID ---------------------------------------------------
+
+
+def test_minibatch_step_over_all_rows_is_the_full_step():
+    from ns_implicit.inner.minibatch_logistic import MinibatchLogisticLinearization
+    problem = tiny_problem(seed=12)
+    rng = np.random.default_rng(0)
+    noise = rng.uniform(-0.2, 0.2, problem.noise_shape)
+    at = problem.map.at(noise).T
+    w, v, E = (rng.normal(size=problem.map.dim), rng.normal(size=problem.map.dim),
+               rng.normal(size=problem.n_hyperparameters))
+    full = at.linearize(w)
+    n = problem.map.T.n
+    # every row once, and every row twice (multiplicities): both are the full-data step
+    for idx in (rng.permutation(n), np.concatenate([np.arange(n), np.arange(n)])):
+        mb = MinibatchLogisticLinearization(at, w, idx)
+        for got, ref in ((mb.value, full.value), (mb.vjp_w(v), full.vjp_w(v)),
+                         (mb.vjp_lam(v), full.vjp_lam(v)), (mb.jvp_lam(E), full.jvp_lam(E))):
+            # same sums in another order: float64 round-off
+            np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * max(1.0, np.abs(ref).max()))
+
+
+def test_nsid_converges_to_exact():
+    from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+    from ns_implicit.methods.nsid import nsid
+    problem = tiny_problem(seed=12)
+    noise = np.random.default_rng(13).uniform(-0.2, 0.2, problem.noise_shape)
+    w = tight(problem, noise)
+    phi = problem.map.at(noise)
+    u = problem.outer.grad_w(w)
+    ref = ni.exact(phi, w, u).value
+    F = StochasticPoisoningMap(problem.map, 8).at(noise)
+    errs = []
+    for K in (10, 100, 1000):
+        runs = [nsid(F, w, u, K, rng=seed).value for seed in range(4)]
+        errs.append(np.mean([np.linalg.norm(g - ref) for g in runs]) / np.linalg.norm(ref))
+    # Theorem 5.5: mean-square error O(1/K) with J = K + 1, so the error falls by at least
+    # √10 per decade of K: over two decades at least tenfold.
+    assert errs[0] > errs[1] > errs[2] and errs[2] < errs[0] / 10 and errs[2] < 0.02, errs
