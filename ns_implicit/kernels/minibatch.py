@@ -14,7 +14,7 @@ at a cost of one pass over the distinct rows (``counted_gradient``,
 
 :func:`stochastic_linear_system` runs the whole NSID / SID loop of THEORY §9 eq. (19) for
 the least-squares step in compiled code (the fast path of
-:func:`ns_implicit.methods.nsid.nsid`; its body is the same equation as the generic loop).
+:func:`ns_implicit.methods.nsid.nsid`; its body is the equation of the generic loop).
 """
 
 import numpy as np
@@ -23,11 +23,12 @@ from .._jit import njit
 
 
 @njit
-def _gram_product(X, idx, v, support, offset, weights, acc):
+def _gram_product(X, idx, v, support, offset, weights, outputs, acc):
     """``acc += Σ_t c_t (<X[i_t], v> - offset[i_t]) X[i_t]`` over ``i_t = idx[t]``.
 
     ``v`` is zero off ``support``; ``offset`` is ``y`` for a gradient, or empty for a
-    Hessian-vector product; ``c_t = weights[t]``, or 1 when ``weights`` is empty. Rows are
+    Hessian-vector product; ``c_t = weights[t]``, or 1 when ``weights`` is empty; only the
+    entries ``outputs`` of ``acc`` are updated (all when ``outputs`` is empty). Rows are
     taken four at a time: each row is read once for its dot product and is still in
     cache for the update, and four independent rows keep several memory loads in flight
     (the rows of a minibatch are scattered through ``X``).
@@ -36,6 +37,7 @@ def _gram_product(X, idx, v, support, offset, weights, acc):
     b = idx.shape[0]
     has_offset = offset.shape[0] > 0
     has_weights = weights.shape[0] > 0
+    all_outputs = outputs.shape[0] == 0
     t = 0
     while t < b:
         i0 = idx[t]
@@ -70,8 +72,12 @@ def _gram_product(X, idx, v, support, offset, weights, acc):
             r2 = 0.0
         if t + 3 >= b:
             r3 = 0.0
-        for j in range(p):
-            acc[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+        if all_outputs:
+            for j in range(p):
+                acc[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+        else:
+            for j in outputs:
+                acc[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
         t += 4
 
 
@@ -79,7 +85,7 @@ def _gram_product(X, idx, v, support, offset, weights, acc):
 def minibatch_gradient(X, y, idx, w, out):
     """``out = X_ξᵀ(X_ξ w - y_ξ) / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, idx, w, np.flatnonzero(w), y, idx[:0], acc)
+    _gram_product(X, idx, w, np.flatnonzero(w), y, idx[:0], idx[:0], acc)
     for j in range(out.shape[0]):
         out[j] = acc[j] / idx.shape[0]
 
@@ -88,7 +94,7 @@ def minibatch_gradient(X, y, idx, w, out):
 def minibatch_hessian_vector(X, idx, v, out):
     """``out = X_ξᵀ X_ξ v / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, idx, v, np.flatnonzero(v), X[0, :0], idx[:0], acc)
+    _gram_product(X, idx, v, np.flatnonzero(v), X[0, :0], idx[:0], idx[:0], acc)
     for j in range(out.shape[0]):
         out[j] = acc[j] / idx.shape[0]
 
@@ -97,7 +103,7 @@ def minibatch_hessian_vector(X, idx, v, out):
 def counted_gradient(X, y, rows, counts, w, out):
     """:func:`minibatch_gradient` of the multiset holding ``rows[k]`` ``counts[k]`` times."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, rows, w, np.flatnonzero(w), y, counts, acc)
+    _gram_product(X, rows, w, np.flatnonzero(w), y, counts, rows[:0], acc)
     total = counts.sum()
     for j in range(out.shape[0]):
         out[j] = acc[j] / total
@@ -107,7 +113,7 @@ def counted_gradient(X, y, rows, counts, w, out):
 def counted_hessian_vector(X, rows, counts, v, out):
     """:func:`minibatch_hessian_vector` of the multiset holding ``rows[k]`` ``counts[k]`` times."""
     acc = np.zeros(X.shape[1])
-    _gram_product(X, rows, v, np.flatnonzero(v), X[0, :0], counts, acc)
+    _gram_product(X, rows, v, np.flatnonzero(v), X[0, :0], counts, rows[:0], acc)
     total = counts.sum()
     for j in range(out.shape[0]):
         out[j] = acc[j] / total
@@ -134,8 +140,12 @@ def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, ti
     selection frozen at ``ū``) or, with ``per_sample_mask`` (SID), the selection at
     ``T̂(w, λ, ξ_k) = w - γ(∇f_ξ(w) + λ2 w)``. ``v`` (start value in, ``v_K`` out) is
     updated in place; when ``record`` has ``K`` rows, row ``k`` receives ``v_{k+1}``.
-    Stops early when ``‖m ⊙ (v_{k+1} - v_k)‖ <= tol`` (``tol > 0``; the active part is
-    the only part of ``v`` the output ``Bᵀv`` depends on).
+    Stops early when ``‖m ⊙ (v_{k+1} - v_k)‖ <= tol`` (``tol > 0``).
+
+    Only ``m ⊙ v`` enters the next iterate (through ``z``) and NSID's output ``Bᵀv``, so with
+    the frozen mask only the active coordinates of ``v`` are computed (the others are left as
+    given): a pass over ``|S|`` columns of each row instead of ``p``. SID's mask moves, so it
+    updates all of ``v``.
 
     Returns ``(iterations run, ‖m ⊙ (v_K - v_{K-1})‖)``.
     """
@@ -149,6 +159,9 @@ def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, ti
     g = np.empty(p)
     uk = np.empty(p)
     acc = np.empty(p)
+    # NSID: update the active coordinates only; SID: all of them
+    outputs = batches[0, :0] if per_sample_mask else support.astype(batches.dtype)
+    all_coords = np.arange(p)
     step = 0.0
     k = 0
     while k < etas.shape[0]:
@@ -162,10 +175,10 @@ def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, ti
         for j in range(p):
             z[j] = v[j] if mask[j] else 0.0
         acc[:] = 0.0
-        _gram_product(X, idx, z, support, no_offset, no_weights, acc)
+        _gram_product(X, idx, z, support, no_offset, no_weights, outputs, acc)
         eta = etas[k]
         step2 = 0.0
-        for j in range(p):
+        for j in (all_coords if per_sample_mask else support):
             new = (1.0 - eta) * v[j] + eta * (z[j] - gamma * (acc[j] / b + lam2 * z[j]) + u[j])
             if mask[j]:
                 d = float(new) - float(v[j])

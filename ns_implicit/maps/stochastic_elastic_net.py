@@ -80,8 +80,10 @@ class StochasticElasticNetMapAt:
                                  tol=0.0, record=None):
         """THEORY §9 eq. (19) from ``v_0 = 0`` in compiled code; returns ``(v_k, k, last step)``.
 
-        Same iterates as the generic loop of :mod:`~ns_implicit.methods.nsid` on the same
-        batches (up to the summation order of the products); the stream is read in chunks.
+        Same ``m ⊙ v_k`` (all that enters ``ĝ``) as the generic loop of
+        :mod:`~ns_implicit.methods.nsid` on the same batches, up to the summation order of
+        the products; NSID leaves the inactive coordinates of ``v`` at 0. The stream is read
+        in chunks.
         """
         T_hat = self.parent.T_hat
         v = np.zeros(self.dim, dtype=self.dtype)

@@ -47,7 +47,8 @@ NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``:
     other products are wanted).
 ``stochastic_linear_system(w, mask, u, etas, stream, *, per_sample_mask, tol, record)``
     *optional*: step 3 in compiled code, returning ``(v_k, k, last step)``; used when present
-    (``compiled=True``). It must give the generic loop's iterates on the same batches.
+    (``compiled=True``). It must give the generic loop's ``m ⊙ v_k`` on the same batches
+    (only that part of ``v`` enters ``ĝ``, the early stop and the bound check).
 
 :class:`~ns_implicit.maps.stochastic_elastic_net.StochasticElasticNetMap` implements it for
 the least-squares step of the elastic net.
@@ -170,10 +171,11 @@ def _check_bounded(v, mask, u_norm, F):
     hint = (f"the minibatch maps (batch size {F.batch_size}) are probably not contractions "
             "(Assumption 5.3), or the steps are too large; use a larger batch size or smaller "
             "steps (beta_mult, or gamma_mult > 1)")
-    if not np.all(np.isfinite(v)):
+    active = v[mask.astype(bool)]  # m ⊙ v: the part of v that enters ĝ
+    if not np.all(np.isfinite(active)):
         raise NotContractiveError(f"the stochastic linear system diverged (non-finite iterate): "
                                   f"{hint}.")
-    norm, bound = float(np.linalg.norm(mask * v)), u_norm / (1.0 - float(F.q))
+    norm, bound = float(np.linalg.norm(active)), u_norm / (1.0 - float(F.q))
     if norm > 2.0 * bound:
         warnings.warn(f"||m * v_k|| = {norm:.3g} exceeds twice the bound ||u||/(1 - q) = "
                       f"{bound:.3g} on the solution (Lemma D.3(a)): the estimate is off by more "
