@@ -77,7 +77,7 @@ class BatchStream:
 
     def _new_epoch(self):
         perm = self.rng.permutation(self.n)[: self.per_epoch * self.batch_size]
-        self._epoch = perm.astype(np.int64).reshape(self.per_epoch, self.batch_size)
+        self._epoch = perm.astype(np.int64, copy=False).reshape(self.per_epoch, self.batch_size)
         self._pos = 0
 
     def take(self, k):

@@ -88,13 +88,17 @@ def test_minibatch_step_reads_the_dataset_in_place():
     assert np.shares_memory(T_hat.X, T_hat.step.X) and np.shares_memory(T_hat.y, T_hat.step.y)
 
 
-def test_pure_python_kernels_match_compiled():
+def test_pure_python_path_matches_compiled():
     code = ("import json, numpy as np, ns_implicit._jit as j;"
             "from ns_implicit.kernels.minibatch import minibatch_gradient, minibatch_hessian_vector;"
             "r = np.random.default_rng(0); X = r.standard_normal((50, 7)); y = r.standard_normal(50);"
             "idx = r.integers(0, 50, 11); w = r.standard_normal(7); g = np.empty(7); h = np.empty(7);"
             "minibatch_gradient(X, y, idx, w, g); minibatch_hessian_vector(X, idx, w, h);"
-            "print(json.dumps({'pure': j.PURE_PYTHON, 'g': g.tolist(), 'h': h.tolist()}))")
+            "from ns_implicit import StochasticElasticNetMap, nsid, sid, fixed_point_iteration;"
+            "F = StochasticElasticNetMap(X, y, 5).at([0.05, 0.05]);"
+            "w = fixed_point_iteration(F.phi, tol=1e-12).w; u = np.ones(7);"
+            "s = [f(F, w, u, 30, rng=0).value.tolist() for f in (nsid, sid)];"
+            "print(json.dumps({'pure': j.PURE_PYTHON, 'g': g.tolist(), 'h': h.tolist(), 's': s}))")
     runs = {}
     for flag in ("1", "0"):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -104,6 +108,7 @@ def test_pure_python_kernels_match_compiled():
     # Same operations in the same order (float64 accumulators in both paths).
     np.testing.assert_allclose(runs["1"]["g"], runs["0"]["g"], rtol=1e-13)
     np.testing.assert_allclose(runs["1"]["h"], runs["0"]["h"], rtol=1e-13)
+    np.testing.assert_allclose(runs["1"]["s"], runs["0"]["s"], rtol=1e-12)  # whole NSID / SID
 
 
 # -- batch streams -------------------------------------------------------------------------
