@@ -144,6 +144,8 @@ def plot(doc, out):
             color = f"C{i % 10}"
             ax.plot(t, np.where(measured > 0, measured, np.nan), color=color, linewidth=1)
             ax.plot(t, bound, color=color, linestyle="--", linewidth=1)
+        ax.axhline(max(inst["atol"] for inst in shown), color="grey", linestyle=":",
+                   linewidth=1, label="round-off allowance (atol)")
         ax.plot([], [], color="k", label="measured excess")
         ax.plot([], [], color="k", linestyle="--", label="Theorem 4.1 bound")
         ax.set_yscale("log")
