@@ -7,7 +7,8 @@ object with keys ``hypergradient`` ([∂E/∂λ1, ∂E/∂λ2]), ``method``, ``i
 
 The stochastic methods ``nsid`` and ``sid`` (THEORY §9–§10) run ``--linsys-iters`` = K
 iterations with minibatches of ``--batch-size`` rows, ``--batches`` J for the averaged map
-(default K + 1), ``--steps {dec,const}`` and ``--seed``; their JSON object has the keys
+(default K + 1), ``--steps {dec,const}`` and ``--seed`` (``--tol`` applies to the inner
+solve only: NSID/SID run all K iterations); their JSON object has the keys
 above plus ``samples_used`` ((K + J)·b), ``epochs`` (samples_used / n), ``batch_size``,
 ``batches``, ``steps`` and ``seed``.
 """
