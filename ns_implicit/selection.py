@@ -60,4 +60,6 @@ class ProxGradientSelection:
         For a gradient step ``∂_wT = I - γ∇²ℓ`` this is ``γ∇²ℓ[S, S]``: symmetric positive
         definite whenever the map is a contraction.
         """
-        return np.eye(len(self.active), dtype=self.mask.dtype) - self.lin.jac_w_block(self.active)
+        M = -self.lin.jac_w_block(self.active)  # I - block without forming I: same values
+        M.flat[::M.shape[0] + 1] += 1.0
+        return M
