@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import as_float_array, check_positive_float
-from ..kernels.least_squares import gram_linearize, gram_matvec, gram_step_jvp
+from ..kernels.least_squares import gather_block, gram_linearize, gram_matvec, gram_step_jvp
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
@@ -128,6 +128,10 @@ class LeastSquaresStep:
     def hessian_block(self, S):
         """Dense ``H[S, S]`` for an index array ``S``."""
         if self.H is not None:
+            if isinstance(S, np.ndarray) and S.ndim == 1 and S.dtype == np.intp:
+                out = np.empty((S.shape[0], S.shape[0]), dtype=self.dtype)
+                if gather_block(self.H, S, out):
+                    return out
             return self.H[S][:, S]  # rows first: contiguous copies, then one small gather
         XS = self.X[:, S]
         XS = XS.toarray() if sp.issparse(XS) else XS

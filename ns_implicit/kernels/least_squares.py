@@ -43,6 +43,22 @@ def gram_step_jvp(H, x, lam2, gamma, out):
 
 
 @njit
+def gather_block(H, S, out):
+    """``out = H[S, S]`` for sorted-or-not indices ``S``; returns False (``out`` unspecified)
+    when an index lies outside ``[0, p)``, so that the caller can defer to NumPy's rules."""
+    p = H.shape[0]
+    k = S.shape[0]
+    for a in range(k):
+        if S[a] < 0 or S[a] >= p:
+            return False
+    for a in range(k):
+        i = S[a]
+        for c in range(k):
+            out[a, c] = H[i, S[c]]
+    return True
+
+
+@njit
 def gram_linearize(H, b, w, lam2, gamma, dgamma, value, dT_dlam2):
     """With ``g = H w - b + λ2 w``: ``value = w - γ g`` (= ``T(w, λ)``) and
     ``dT_dlam2 = -γ w - (dγ/dλ2) g`` (= ``∂_λ2 T``), in one pass."""
