@@ -74,7 +74,9 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
     ----------
     phi : a map at fixed λ (e.g. ``ElasticNetMap(X, y).at(lam)``).
     w0 : starting point (default zeros; ITD needs ``w0`` independent of λ, §7).
-    tol : relative step tolerance; max_iter : iteration budget (>= 0).
+    tol : relative step tolerance (``tol=0``: run exactly ``max_iter`` steps, e.g. to unroll a
+        fixed number of steps for ITD even past an exact fixed point of ``w``);
+    max_iter : iteration budget (>= 0).
     store_trajectory : keep ``w_0, …, w_t`` (sparse) for reverse-mode ITD.
     """
     tol = check_positive_float(tol, "tol", strict=False)
@@ -85,7 +87,7 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
     residuals = [] if record_residuals else None
     if traj is not None:
         traj.append(w)
-    last_change, residual, converged, t = 0, np.inf, False, 0
+    last_change, residual, t = 0, np.inf, 0
     while t < max_iter:
         residual, changed = phi.advance(w, nxt)
         w, nxt = nxt, w
@@ -98,9 +100,8 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
             residuals.append(residual)
         norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
         residual = residual / norm if norm > 0 else residual
-        if residual <= tol:
-            converged = True
+        if tol > 0 and residual <= tol:
             break
-    return SolveResult(w=w, iterations=t, residual=float(residual), converged=converged,
+    return SolveResult(w=w, iterations=t, residual=float(residual), converged=residual <= tol,
                        support_identified_at=last_change, trajectory=traj,
                        residuals=residuals)

@@ -54,12 +54,10 @@ def run_one(problem, lam, max_iter, n_eval, progress=None):
     methods.itd_forward(phi, iters=max_iter, tol=0.0, on_step=record)
     norm = float(np.linalg.norm(g_star))
     curves = {"itd": [], "aid-fp": [], "aid-cg": []}
-    last = len(traj.trajectory) - 1  # < max_iter only if an exact fixed point was reached
     for t in ts:
-        w_t = traj.trajectory[min(t, last)]
+        w_t = traj.trajectory[t]
         u = outer.grad_w(w_t)
-        itd_t = itd_values[min(t, max(itd_values))]
-        curves["itd"].append(np.linalg.norm(itd_t - g_star) / norm)
+        curves["itd"].append(np.linalg.norm(itd_values[t] - g_star) / norm)
         fp = methods.aid_fp(phi, w_t, u, iters=t, tol=0.0).value
         cg = methods.aid_cg(phi, w_t, u, iters=t, tol=0.0).value
         curves["aid-fp"].append(np.linalg.norm(fp - g_star) / norm)

@@ -33,7 +33,8 @@ def itd(phi, trajectory, u):
 def itd_forward(phi, w0=None, *, iters=1000, tol=1e-10, on_step=None):
     """Forward-mode ITD: ``t`` steps of ``(w_{s+1}, J_{s+1}) = (Φ(w_s), A_s J_s + B_s)``.
 
-    Stops after ``iters`` steps or when ``‖w_{s+1} - w_s‖ <= tol ‖w_{s+1}‖``. Returns the
+    Stops after ``iters`` steps or when ``‖w_{s+1} - w_s‖ <= tol ‖w_{s+1}‖`` (``tol=0``: exactly
+    ``iters`` steps, since ``J_t`` keeps converging after ``w_t`` has stopped moving). Returns the
     ``p × m`` Jacobian ``J_t`` as ``value``, with ``result.w = w_t`` and
     ``result.support_identified_at`` as in :class:`~ns_implicit.solver.SolveResult`.
     ``on_step(t, w_t, J_t)`` is called after each step (e.g. to record ``J_tᵀ ∇E(w_t)``).
@@ -45,7 +46,7 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=1e-10, on_step=None):
     J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
     w_next = np.empty_like(w)
     residual, t, last_change = np.inf, 0, 0
-    while t < iters and residual > tol:
+    while t < iters and not (tol > 0 and residual <= tol):
         sel = phi.selection(w)
         J = np.column_stack([sel.A(J[:, j]) + sel.B(e) for j, e in enumerate(eye)])
         step, changed = phi.advance(w, w_next)
