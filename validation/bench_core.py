@@ -13,7 +13,8 @@ the median over repeats of
   steps ``k`` and the ITD horizon ``t`` from their per-iteration errors, the GMRES tolerance
   from a decreasing ladder. ``itd`` times the reverse pass over ``t`` stored iterates (the
   solve that stores them is shown in the notes); ``itd-forward`` times the whole forward pass
-  (it computes ``w_t`` and ``J_t`` together). ``exact`` times the direct solve at ``w*``;
+  (it computes ``w_t`` and ``J_t`` together). ``exact`` times the direct solve at ``w*``.
+  ``∇E`` is an input of every method (its cost is printed once per setting);
 * "solve + hypergradient": ``ns_implicit.hypergradient(map, outer, lam, method, tol=1e-10)``
   (solve from 0, ``∇E``, the method) for ``exact`` and ``aid-cg``, with its error against
   ``exact`` at ``w*``;
@@ -23,7 +24,10 @@ the median over repeats of
 * import + first hypergradient in a fresh interpreter with the Numba cache cold (a new
   ``NUMBA_CACHE_DIR``) and warm (the same directory again).
 
-Times are wall-clock medians; nothing here is asserted. ``--quick`` runs 3 repeats.
+Times are wall-clock medians; nothing here is asserted. ``--quick`` runs 3 repeats. The
+Numba kernels of the core run on one thread; NumPy's BLAS (``∇E``, the dense solve of
+``exact``, the peer) is multithreaded and slows down by orders of magnitude when other
+processes hold the cores: ``OPENBLAS_NUM_THREADS=1`` gives steadier numbers there.
 """
 
 import argparse
@@ -184,9 +188,8 @@ def bench_config(n_train, p, lam1, repeats):
     notes.append(f"itd: the solve storing its {t_star} iterates takes {t_traj * 1e3:.3f} ms "
                  "(not included above)")
 
-    def forward():
-        res = itd_forward(phi, iters=t_star, tol=0.0)
-        return res.value.T @ outer.grad_w(res.w)
+    def forward():  # u_t = ∇E(w_t) is an input here too, as for the reverse pass
+        return itd_forward(phi, iters=t_star, tol=0.0).value.T @ u_t
 
     row("itd-forward", f"t={t_star}", forward(), median_time(forward, repeats))
 
