@@ -10,7 +10,7 @@ NAME = "reproduce"
 HELP = "Reproduce a figure of the paper (THEORY.md §12); results saved as JSON, then plotted."
 
 #: experiment name -> module inside ns_implicit.experiments
-EXPERIMENTS = {"enet-deterministic": "enet_deterministic"}
+EXPERIMENTS = {"enet-deterministic": "enet_deterministic", "enet-stochastic": "enet_stochastic"}
 
 
 def add_arguments(p):

@@ -38,11 +38,18 @@ def plot_file(path, out=None):
             if len(curves) > 1:
                 ax.fill_between(x, np.exp(np.nanmin(logs, axis=0)), np.exp(np.nanmax(logs, axis=0)),
                                 color=line.get_color(), alpha=0.2, linewidth=0)
+        for method, first in runs[0].get("extra_curves", {}).items():
+            xs = np.asarray(first["x"], dtype=float)
+            errs = np.array([r["extra_curves"][method]["error"] for r in runs
+                             if len(r["extra_curves"][method]["x"]) == len(xs)], dtype=float)
+            ax.plot(xs, np.exp(np.nanmedian(np.log(errs), axis=0)), linestyle="-", label=method)
         ids = [r["support_identified_at"] for r in runs if r.get("support_identified_at") is not None]
         if ids:
             ax.axvline(np.median(ids), color="grey", linestyle="--", linewidth=1,
                        label="support identified")
         ax.set_yscale("log")
+        if runs[0].get("x_max"):
+            ax.set_xlim(-1, runs[0]["x_max"])
         ax.set_xlabel(runs[0].get("x_label", "x"))
         ax.set_ylabel("relative hypergradient error")
         ax.set_title(f"{doc['experiment']}  {title}" + (f"  ({len(runs)} seeds)" if len(runs) > 1 else ""))

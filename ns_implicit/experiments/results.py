@@ -4,7 +4,8 @@ Schema ``ns_implicit.results/1``::
 
     {"schema": "ns_implicit.results/1", "experiment": NAME, "version": "...",
      "config": {...}, "runs": [{"seed": S, "x": [...], "x_label": "...",
-                                "curves": {METHOD: [relative error per x]}, ...}],
+                                "curves": {METHOD: [relative error per x]},
+                                "extra_curves": {METHOD: {"x": [...], "error": [...]}}, ...}],
      "summary": {...}, "seconds": T}
 
 Plots are drawn from these files only (:mod:`ns_implicit.experiments.plot`).
@@ -74,6 +75,10 @@ def load(path):
             if not isinstance(curve, list) or len(curve) != len(run["x"]):
                 raise ResultsFileError(f"{path} is corrupt: curve {name!r} of run {i} does not "
                                        f"match the length of 'x'.")
+        for name, curve in run.get("extra_curves", {}).items():
+            if not isinstance(curve, dict) or len(curve.get("x", [])) != len(curve.get("error", ())):
+                raise ResultsFileError(f"{path} is corrupt: extra curve {name!r} of run {i} needs "
+                                       f"'x' and 'error' of equal length.")
     return doc
 
 
