@@ -9,10 +9,13 @@ docstrings refer to THEORY.md, the project's statement of the mathematics.
 from .bilevel import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
 from .errors import NotContractiveError, SelectionCapError
 from .maps.elastic_net import ElasticNetMap
+from .maps.poisoning import PoisoningMap
+from .maps.stochastic_poisoning import StochasticPoisoningMap
 from .maps.stochastic_elastic_net import StochasticElasticNetMap
 from .methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
                       exact_jacobian, itd, itd_forward)
 from .problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
+from .problems.poisoning import PoisoningProblem
 from .problems.synthetic import make_sparse_regression
 from .methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
 from .solver import SolveResult, Trajectory, fixed_point_iteration
@@ -30,4 +33,5 @@ __all__ = [
     "DivergenceWarning", "StepSizeWarning", "StochasticElasticNetMap",
     "StochasticHypergradientResult", "StochasticResult", "nsid", "sid",
     "stochastic_hypergradient", "stochastic_prox_gradient",
+    "PoisoningMap", "PoisoningProblem", "StochasticPoisoningMap",
 ]

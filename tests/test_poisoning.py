@@ -407,3 +407,35 @@ def test_nsid_converges_to_exact():
     # Theorem 5.5: mean-square error O(1/K) with J = K + 1, so the error falls by at least
     # √10 per decade of K: over two decades at least tenfold.
     assert errs[0] > errs[1] > errs[2] and errs[2] < errs[0] / 10 and errs[2] < 0.02, errs
+
+
+def test_stochastic_hypergradient_with_the_poisoning_map():
+    from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+    problem = tiny_problem(seed=12)
+    noise = np.random.default_rng(13).uniform(-0.2, 0.2, problem.noise_shape)
+    ref = problem.hypergradient(noise, "exact", tol=1e-14, inner_iters=100_000).value
+    res = ni.stochastic_hypergradient(StochasticPoisoningMap(problem.map, 8), problem.outer,
+                                      noise, K=1000, rng=0, inner_tol=1e-14,
+                                      inner_iters=100_000)
+    assert res.value.shape == ref.shape
+    # K = J - 1 = 1000 on this instance gives ~0.3% error (see test_nsid_converges_to_exact).
+    assert np.linalg.norm(res.value - ref) <= 0.02 * np.linalg.norm(ref)
+
+
+def test_pure_python_kernels_match_compiled():
+    import os
+    import subprocess
+    import sys
+    code = ("import json, numpy as np, ns_implicit as ni, ns_implicit._jit as j;"
+            "r = np.random.default_rng(0); X = r.uniform(-1, 1, (30, 8)); y = r.integers(0, 3, 30);"
+            "p = ni.PoisoningProblem(X, y, X, y, [0, 3, 7], n_classes=3);"
+            "g = p.hypergradient(r.uniform(-.2, .2, (3, 8)), 'itd', tol=1e-12).value;"
+            "print(json.dumps({'pure': j.PURE_PYTHON, 'g': g.tolist()}))")
+    out = {}
+    for flag in ("1", "0"):
+        env = dict(os.environ, NS_IMPLICIT_PURE_PYTHON=flag)
+        out[flag] = json.loads(subprocess.run([sys.executable, "-c", code], env=env,
+                                              capture_output=True, text=True, check=True).stdout)
+    assert out["1"]["pure"] is True and out["0"]["pure"] is False
+    # Same operations in the same order; only the kernels' float accumulation may differ.
+    np.testing.assert_allclose(out["1"]["g"], out["0"]["g"], rtol=1e-10, atol=1e-16)

@@ -9,8 +9,11 @@ run. Peak memory is measured with ``tracemalloc`` (numpy reports its buffers to 
 separate pass, so the timings carry no tracing overhead, and is reported relative to the
 size of the training data ``n_train · 784`` floats.
 
+BLAS runs with ``--blas-threads`` threads (default 1, as ``ns-implicit poison``); the time
+of one inner iteration is also measured with 2 threads, as a peer in the same run.
+
 Run: ``python validation/bench_poisoning.py [--n-poison N] [--n-train N] [--repeats R]
-[--float32] [--json]`` (about two minutes on 2 cores).
+[--blas-threads T] [--float32] [--json]`` (a few minutes on 2 cores).
 """
 
 import argparse
@@ -57,9 +60,16 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--aid-fp-iters", type=int, default=200,
                     help="AID-FP iterations timed (the paper runs up to 1000)")
+    ap.add_argument("--blas-threads", type=int, default=1)
     ap.add_argument("--float32", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    from ns_implicit.cli.poison import blas_threads
+    with blas_threads(args.blas_threads):
+        return run(args)
+
+
+def run(args):
     dtype = np.float32 if args.float32 else np.float64
     tol = 1e-5 if args.float32 else 1e-8  # float32 round-off floor of the relative step
 
@@ -80,6 +90,8 @@ def main(argv=None):
     u = problem.outer.grad_w(w)
     out = np.empty_like(w)
     t_iter = median_time(lambda: phi.advance(w, out), 20)
+    with blas_threads(2):
+        t_iter_2threads = median_time(lambda: phi.advance(w, out), 20)
     sel = phi.selection(w)
     v = np.random.default_rng(2).normal(size=phi.dim).astype(dtype) * sel.mask
     t_bt = median_time(lambda: sel.BT(v), args.repeats)
@@ -108,6 +120,8 @@ def main(argv=None):
         "map_at_seconds": t_at,
         "inner_solve_seconds": t_inner, "inner_iterations": inner.iterations,
         "seconds_per_inner_iteration": t_iter,
+        "seconds_per_inner_iteration_2_blas_threads": t_iter_2threads,
+        "blas_threads": args.blas_threads,
         "BT_product_seconds": t_bt,
         "aid_cg_vs_exact_relative_error": float(np.linalg.norm(cg - ref) / np.linalg.norm(ref)),
         "dense_jacobian_bytes_avoided": phi.dim * m * itemsize,
@@ -123,7 +137,8 @@ def main(argv=None):
     print(f"data: {data_bytes / 1e6:.1f} MB; a dense Jacobian dw/dlam would take "
           f"{report['dense_jacobian_bytes_avoided'] / 1e12:.1f} TB")
     print(f"map.at(noise): {t_at:.2f} s; inner solve: {inner.iterations} iterations in "
-          f"{t_inner:.1f} s ({1e3 * t_iter:.1f} ms per iteration); one B^T v: "
+          f"{t_inner:.1f} s ({1e3 * t_iter:.1f} ms per iteration with {args.blas_threads} BLAS "
+          f"thread(s), {1e3 * t_iter_2threads:.1f} ms with 2); one B^T v: "
           f"{1e3 * t_bt:.1f} ms")
     for name, r in results.items():
         print(f"  {name:>16}: {r['seconds']:7.2f} s (= {r['inner_iterations_equivalent']:6.0f} "
