@@ -86,7 +86,7 @@ class AttackResult:
     history: list = field(default_factory=list, repr=False)
 
 
-def poison_attack(problem, epsilon, *, steps=10, step_size=0.5, noise0=None, method="aid-cg",
+def poison_attack(problem, epsilon, *, steps=10, step_size=1.0, noise0=None, method="aid-cg",
                   inner_tol=1e-8, inner_iters=20_000, linsys_tol=1e-8, linsys_iters=5_000,
                   callback=None):
     """Projected gradient ascent of the validation cross-entropy over ``‖Λ‖_∞ <= ε``.

@@ -27,6 +27,7 @@ import tracemalloc
 
 import numpy as np
 
+from ns_implicit.cli.poison import blas_threads
 from ns_implicit.methods import aid_cg, aid_fp, exact
 from ns_implicit.problems.poisoning import PoisoningProblem
 
@@ -64,7 +65,6 @@ def main(argv=None):
     ap.add_argument("--float32", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from ns_implicit.cli.poison import blas_threads
     with blas_threads(args.blas_threads):
         return run(args)
 
@@ -135,7 +135,7 @@ def run(args):
           f"({report['dtype']}, {report['cpus']} cpus); |S| = {report['support_size']} of "
           f"{phi.dim} weights")
     print(f"data: {data_bytes / 1e6:.1f} MB; a dense Jacobian dw/dlam would take "
-          f"{report['dense_jacobian_bytes_avoided'] / 1e12:.1f} TB")
+          f"{report['dense_jacobian_bytes_avoided'] / 1e9:.1f} GB")
     print(f"map.at(noise): {t_at:.2f} s; inner solve: {inner.iterations} iterations in "
           f"{t_inner:.1f} s ({1e3 * t_iter:.1f} ms per iteration with {args.blas_threads} BLAS "
           f"thread(s), {1e3 * t_iter_2threads:.1f} ms with 2); one B^T v: "

@@ -30,7 +30,7 @@ def add_arguments(p):
                    help="number of poisoned training rows, distinct (default 600 = 30%% of 2000)")
     p.add_argument("--epsilon", type=float, default=0.5,
                    help="noise box half-width; pixels are in [-1, 1] (default 0.5)")
-    p.add_argument("--steps", type=int, default=8, help="outer ascent steps (default 8)")
+    p.add_argument("--steps", type=int, default=10, help="outer ascent steps (default 10)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the split, the poisoned rows and the random noise (default 0)")
     p.add_argument("--mnist-dir", metavar="DIR", default=None,
@@ -43,8 +43,8 @@ def add_arguments(p):
     p.add_argument("--lam2", type=float, default=0.1, help="l2 weight of the model (default 0.1)")
     p.add_argument("--method", choices=("aid-cg", "aid-fp", "exact"), default="aid-cg",
                    help="hypergradient method (default aid-cg)")
-    p.add_argument("--step-size", type=float, default=0.5,
-                   help="the largest noise entry moves by step-size * epsilon per step (default 0.5)")
+    p.add_argument("--step-size", type=float, default=1.0,
+                   help="the largest noise entry moves by step-size * epsilon per step (default 1)")
     p.add_argument("--inner-tol", type=float, default=None,
                    help="relative step tolerance of training (default 1e-7; 1e-5 with --float32)")
     p.add_argument("--float32", action="store_true", help="compute in float32 (as the paper)")
