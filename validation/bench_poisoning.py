@@ -83,6 +83,7 @@ def run(args):
     t0 = time.perf_counter()
     phi = problem.map.at(noise)
     t_at = time.perf_counter() - t0
+    at_peak = peak_bytes(lambda: problem.map.at(noise))  # the noisy rows X̃_I and the spectrum
     t0 = time.perf_counter()
     inner = problem.solve(noise, tol=tol, max_iter=50_000)
     t_inner = time.perf_counter() - t0
@@ -117,7 +118,7 @@ def run(args):
         "dtype": np.dtype(dtype).name, "cpus": os.cpu_count(),
         "support_size": int(np.count_nonzero(w)), "dim_w": phi.dim,
         "data_bytes": data_bytes,
-        "map_at_seconds": t_at,
+        "map_at_seconds": t_at, "map_at_peak_bytes": at_peak,
         "inner_solve_seconds": t_inner, "inner_iterations": inner.iterations,
         "seconds_per_inner_iteration": t_iter,
         "seconds_per_inner_iteration_2_blas_threads": t_iter_2threads,
@@ -136,7 +137,8 @@ def run(args):
           f"{phi.dim} weights")
     print(f"data: {data_bytes / 1e6:.1f} MB; a dense Jacobian dw/dlam would take "
           f"{report['dense_jacobian_bytes_avoided'] / 1e9:.1f} GB")
-    print(f"map.at(noise): {t_at:.2f} s; inner solve: {inner.iterations} iterations in "
+    print(f"map.at(noise): {t_at:.2f} s, peak {at_peak / 1e6:.1f} MB = {at_peak / data_bytes:.2f} "
+          f"x data; inner solve: {inner.iterations} iterations in "
           f"{t_inner:.1f} s ({1e3 * t_iter:.1f} ms per iteration with {args.blas_threads} BLAS "
           f"thread(s), {1e3 * t_iter_2threads:.1f} ms with 2); one B^T v: "
           f"{1e3 * t_bt:.1f} ms")
