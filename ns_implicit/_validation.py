@@ -76,3 +76,11 @@ def check_positive_float(value, name, *, strict=True):
         bound = "> 0" if strict else ">= 0"
         raise ValueError(f"{name} must be finite and {bound}; got {value}.")
     return value
+
+
+def describe(lam, max_items=8):
+    """``lam`` for an error message: the values when short, a summary when long."""
+    arr = np.asarray(lam)
+    if arr.size <= max_items:
+        return str(arr.tolist())
+    return f"<{arr.size} values in [{arr.min():.3g}, {arr.max():.3g}]>"

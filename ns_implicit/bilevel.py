@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import methods
+from ._validation import describe
 from .solver import SolveResult, fixed_point_iteration
 
 METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward")
@@ -92,7 +93,7 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
         value = outer.grad_lam(w, phi.lam) + lin.value
     if not np.any(w) and not allow_empty_support:
         raise ValueError(
-            f"the inner solution is identically zero at lam={phi.lam.tolist()} (empty support), "
+            f"the inner solution is identically zero at lam={describe(phi.lam)} (empty support), "
             "so the hypergradient carries no information; lower lam1 (for the elastic net, "
             "below lam1_max = ||X^T y||_inf / n) or pass allow_empty_support=True.")
     result = HypergradientResult(np.asarray(value), method, inner, lin,

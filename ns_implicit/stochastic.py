@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import describe
 from .bilevel import EarlyStopWarning
 from .methods.nsid import StochasticResult, nsid, sid
 from .sampling import as_generator, spawn
@@ -91,7 +92,7 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
     w = solve.w
     if not np.any(w) and not allow_empty_support:
         raise ValueError(
-            f"the inner solution is identically zero at lam={F.lam.tolist()} (empty support), "
+            f"the inner solution is identically zero at lam={describe(F.lam)} (empty support), "
             "so the hypergradient carries no information; lower lam1 or pass "
             "allow_empty_support=True.")
     u = outer.grad_w(w, F.lam)
