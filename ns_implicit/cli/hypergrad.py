@@ -78,49 +78,32 @@ def run(args):
         warnings.simplefilter("always", EarlyStopWarning)
         res = problem.hypergradient(lam, method=args.method, inner_iters=args.inner_iters,
                                     linsys_iters=args.linsys_iters, tol=args.tol)
-    notes = [str(w.message) for w in caught if issubclass(w.category, EarlyStopWarning)]
-    out = {
-        "hypergradient": [float(v) for v in res.value],
-        "method": args.method,
-        "lam": lam.tolist(),
-        "inner_iterations": res.inner.iterations,
-        "linsys_iterations": res.linear.iterations,
-        "support_size": res.inner.support_size,
-        "support_identified_at": res.inner.support_identified_at,
-        "residual": max(res.inner.residual, res.linear.residual),
-        "converged": res.converged,
-        "dtype": np.dtype(dtype).name,
-        "seconds": time.perf_counter() - start,
-    }
-    import sys
-    for note in notes:
-        print(f"ns-implicit hypergrad: stopped early: {note}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for key, value in out.items():
-            print(f"{key:>22}: {value}")
-    return 0
+    return _emit(args, _record(res, args, lam, dtype), caught, start)
 
 
 def run_stochastic(args, problem, lam, dtype, start):
     """``--method nsid|sid``: NSID-Bilevel (THEORY §10) at the deterministic inner solution."""
-    import sys
-
     from ..bilevel import EarlyStopWarning
     from ..maps.stochastic_elastic_net import StochasticElasticNetMap
     from ..methods.nsid import DivergenceWarning, StepSizeWarning
     from ..stochastic import stochastic_hypergradient
     smap = StochasticElasticNetMap.from_map(problem.map, args.batch_size)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EarlyStopWarning)
-        warnings.simplefilter("always", StepSizeWarning)
-        warnings.simplefilter("always", DivergenceWarning)
+        for category in (EarlyStopWarning, StepSizeWarning, DivergenceWarning):
+            warnings.simplefilter("always", category)
         res = stochastic_hypergradient(
             smap, problem.outer, lam, args.method, K=args.linsys_iters, J=args.batches,
             rng=args.seed, steps=args.steps, beta_mult=args.beta_mult,
             gamma_mult=args.gamma_mult, inner_iters=args.inner_iters, inner_tol=args.tol)
-    out = {
+    out = _record(res, args, lam, dtype)
+    out.update(samples_used=res.samples_used, epochs=res.epochs, batch_size=smap.batch_size,
+               batches=res.linear.batches, steps=args.steps, seed=args.seed)
+    return _emit(args, out, caught, start)
+
+
+def _record(res, args, lam, dtype):
+    """The keys every method reports (the documented JSON contract)."""
+    return {
         "hypergradient": [float(v) for v in res.value],
         "method": args.method,
         "lam": lam.tolist(),
@@ -131,19 +114,18 @@ def run_stochastic(args, problem, lam, dtype, start):
         "residual": max(res.inner.residual, res.linear.residual),
         "converged": res.converged,
         "dtype": np.dtype(dtype).name,
-        "samples_used": res.samples_used,
-        "epochs": res.epochs,
-        "batch_size": smap.batch_size,
-        "batches": res.linear.batches,
-        "steps": args.steps,
-        "seed": args.seed,
-        "seconds": time.perf_counter() - start,
     }
+
+
+def _emit(args, out, caught, start):
+    """Warnings to stderr, then one JSON object (``--json``) or a table on stdout."""
+    import sys
+
+    from ..bilevel import EarlyStopWarning
+    out["seconds"] = time.perf_counter() - start
     for w in caught:
-        if issubclass(w.category, EarlyStopWarning):
-            print(f"ns-implicit hypergrad: stopped early: {w.message}", file=sys.stderr)
-        elif issubclass(w.category, (StepSizeWarning, DivergenceWarning)):
-            print(f"ns-implicit hypergrad: warning: {w.message}", file=sys.stderr)
+        kind = "stopped early" if issubclass(w.category, EarlyStopWarning) else "warning"
+        print(f"ns-implicit hypergrad: {kind}: {w.message}", file=sys.stderr)
     if args.json:
         print(json.dumps(out))
     else:
