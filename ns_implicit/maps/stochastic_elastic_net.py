@@ -12,12 +12,13 @@ import numpy as np
 from ..inner.minibatch_least_squares import MinibatchLeastSquares
 from ..kernels.minibatch import stochastic_linear_system
 from .elastic_net import ElasticNetMap
+from .stochastic import StochasticMap, StochasticMapAt
 
 # Batches handed to the compiled loop per call: bounds the index buffer to ~8 MB.
 _CHUNK_INDICES = 1 << 20
 
 
-class StochasticElasticNetMap:
+class StochasticElasticNetMap(StochasticMap):
     """ISTA map of the elastic net with a minibatch oracle for its gradient step.
 
     Parameters
@@ -42,31 +43,15 @@ class StochasticElasticNetMap:
         return self
 
     def _init(self, enet_map, batch_size):
-        self.deterministic = enet_map
-        self.T_hat = MinibatchLeastSquares(enet_map.T, batch_size)
-        self.dim, self.dtype = enet_map.dim, enet_map.dtype
-        self.n_samples, self.batch_size = self.T_hat.n, self.T_hat.batch_size
-        self.tie_active = enet_map.tie_active
+        StochasticMap.__init__(self, enet_map, MinibatchLeastSquares(enet_map.T, batch_size))
 
     def at(self, lam):
         """The stochastic composite map at fixed ``lam = (λ1, λ2)``."""
         return StochasticElasticNetMapAt(self, lam)
 
 
-class StochasticElasticNetMapAt:
+class StochasticElasticNetMapAt(StochasticMapAt):
     """``Φ(·, λ) = S_τ ∘ T`` with ``T`` sampled by minibatches (protocol of :mod:`~ns_implicit.methods.nsid`)."""
-
-    def __init__(self, parent, lam):
-        self.parent = parent
-        self.phi = parent.deterministic.at(lam)  # validates λ, raises NotContractiveError
-        self.lam, self.q = self.phi.lam, self.phi.q
-        self.tau, self.dtau = self.phi.tau, self.phi.dtau
-        self.tie_active = parent.tie_active
-        self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype
-        self.n_samples, self.batch_size = parent.n_samples, parent.batch_size
-
-    def check_point(self, w, name="w"):
-        return self.phi.check_point(w, name)
 
     def sample(self, w, stream):
         """``T̂(w, λ, ξ)`` for the next batch ``ξ`` of ``stream``."""

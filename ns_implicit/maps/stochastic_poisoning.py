@@ -9,9 +9,10 @@ compiled linear system). ``τ = γλ1`` does not depend on ``Λ``, so ``dtau`` i
 
 from ..inner.minibatch_logistic import MinibatchLogistic
 from .poisoning import PoisoningMap
+from .stochastic import StochasticMap, StochasticMapAt
 
 
-class StochasticPoisoningMap:
+class StochasticPoisoningMap(StochasticMap):
     """The poisoning map with a minibatch oracle for its gradient step.
 
     Parameters
@@ -24,31 +25,15 @@ class StochasticPoisoningMap:
     def __init__(self, pmap, batch_size):
         if not isinstance(pmap, PoisoningMap):
             raise TypeError(f"pmap must be a PoisoningMap; got {type(pmap).__name__}.")
-        self.deterministic = pmap
-        self.T_hat = MinibatchLogistic(pmap.T, batch_size)
-        self.dim, self.n_hyper, self.dtype = pmap.dim, pmap.n_hyper, pmap.dtype
-        self.n_samples, self.batch_size = self.T_hat.n, self.T_hat.batch_size
-        self.tie_active = pmap.tie_active
+        super().__init__(pmap, MinibatchLogistic(pmap.T, batch_size))
 
     def at(self, lam):
         """The stochastic composite map at the noise ``lam`` (shape ``(p, f)`` or flat)."""
         return StochasticPoisoningMapAt(self, lam)
 
 
-class StochasticPoisoningMapAt:
+class StochasticPoisoningMapAt(StochasticMapAt):
     """``Φ(·, Λ) = S_τ ∘ T`` with ``T`` sampled by minibatches (protocol of :mod:`~ns_implicit.methods.nsid`)."""
-
-    def __init__(self, parent, lam):
-        self.parent = parent
-        self.phi = parent.deterministic.at(lam)  # validates Λ, raises NotContractiveError
-        self.lam, self.q = self.phi.lam, self.phi.q
-        self.tau, self.dtau = self.phi.tau, None
-        self.tie_active = parent.tie_active
-        self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype
-        self.n_samples, self.batch_size = parent.n_samples, parent.batch_size
-
-    def check_point(self, w, name="w"):
-        return self.phi.check_point(w, name)
 
     def sample(self, w, stream):
         """``T̂(w, Λ, ξ)`` for the next batch ``ξ`` of ``stream``."""
