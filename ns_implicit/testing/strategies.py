@@ -38,6 +38,7 @@ from hypothesis import strategies as st
 from ..bilevel import EarlyStopWarning
 from ..errors import SelectionCapError
 from ..problems.elastic_net import ElasticNetProblem
+from ..problems.enet_path import SupportPath
 from ..prox import tie_masks
 from .instance import Instance, InstanceSpec
 
@@ -183,45 +184,13 @@ def _make_data(spec):
     return X, y, X_val, y_val
 
 
-class _Path:
-    """The elastic-net solution on a fixed signed support ``(S, s)`` as a function of ``λ1``
-    (``λ2`` fixed): ``w_S(λ1) = M⁻¹(b_S - λ1 s)``, ``M = H_SS + λ2 I``."""
-
-    def __init__(self, H, b, lam2, S, s):
-        self.H, self.b, self.S, self.s = H, b, S, s
-        M = H[np.ix_(S, S)] + lam2 * np.eye(len(S))
-        self.w0 = np.linalg.solve(M, b[S])      # w_S = w0 - λ1 dw
-        self.dw = np.linalg.solve(M, s)
-
-    def w(self, lam1, drop=None):
-        w = np.zeros(len(self.b))
-        w[self.S] = self.w0 - lam1 * self.dw
-        if drop is not None:
-            w[drop] = 0.0
-        return w
-
-    def breakpoints(self):
-        """``(λ1, coordinate)`` of every event: entering ``|c_j| = λ1`` or leaving ``w_i = 0``."""
-        events = []
-        inactive = np.setdiff1d(np.arange(len(self.b)), self.S)
-        HjS = self.H[np.ix_(inactive, self.S)]
-        alpha = self.b[inactive] - HjS @ self.w0     # c_j(λ1) = α_j + β_j λ1
-        beta = HjS @ self.dw
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for lam, j in ((alpha / (1.0 - beta), inactive), (-alpha / (1.0 + beta), inactive),
-                           (self.w0 / self.dw, self.S)):
-                events.extend((float(v), int(c)) for v, c in zip(lam, j) if np.isfinite(v))
-        return [(v, j) for v, j in events if v > 0.0]
-
-
 def _polish(problem, lam, w):
-    """``w*`` on the support of ``w`` by the closed form, or None if its KKT conditions fail."""
-    T = problem.map.T
-    H = T.H if T.H is not None else T.hessian_block(np.arange(T.p))
+    """``w*`` on the support of ``w`` by the closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)``
+    (THEORY §11.2) and its :class:`SupportPath`, or ``(None, None)`` if the signs disagree."""
     S = np.flatnonzero(w)
     if len(S) == 0:
         return None, None
-    path = _Path(np.asarray(H, np.float64), np.asarray(T.b, np.float64), lam[1], S, np.sign(w[S]))
+    path = SupportPath(problem.map.T, lam[1], S, np.sign(w[S]))
     w_star = path.w(lam[0])
     if not np.array_equal(np.sign(w_star[S]), path.s):
         return None, None

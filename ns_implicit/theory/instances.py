@@ -3,9 +3,9 @@
 A *kink* of the elastic net is a ``λ`` at which the solution has a tie
 ``|u*_j| = γλ1`` (equivalently ``|∇_j f(w*)| = λ1`` with ``w*_j = 0``): a coordinate about to
 enter or leave the support. For fixed ``λ2`` the solution path in ``λ1`` is piecewise
-linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s``, and the
-kinks are its breakpoints. :func:`kink_instance` follows the path down from
-``λ1_max = ‖b‖∞`` (the first kink, where ``w* = 0``) and stops at the first breakpoint at or
+linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s`` (THEORY
+§11.2; :class:`~ns_implicit.problems.enet_path.SupportPath`), and the kinks are its
+breakpoints. :func:`kink_instance` follows the path down from ``λ1_max = ‖b‖∞`` (the first kink, where ``w* = 0``) and stops at the first breakpoint at or
 below the requested ``λ1``; the solution there is computed in closed form, so the tie holds
 to round-off (the gap is measured and stored, and the sets use ``tie_tol`` to see it).
 """
@@ -16,6 +16,7 @@ import numpy as np
 
 from .._validation import check_positive_float, check_positive_int
 from ..maps.elastic_net import ElasticNetMap
+from ..problems.enet_path import SupportPath
 from ..problems.synthetic import make_sparse_regression
 from ..solver import fixed_point_iteration
 
@@ -59,26 +60,17 @@ def make_data(seed, n_train, p, *, noise=0.1):
     return data.X, data.y
 
 
-def _closed_form(T, lam1, lam2, S, s):
-    """``w`` with ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` and zeros elsewhere (float64)."""
-    w = np.zeros(T.p)
-    if len(S):
-        M = T.hessian_block(np.asarray(S)).astype(np.float64) + lam2 * np.eye(len(S))
-        w[S] = np.linalg.solve(M, T.b[S].astype(np.float64) - lam1 * np.asarray(s, dtype=np.float64))
-    return w
-
-
 def solve_tightly(phi, *, tol=1e-14, max_iter=1_000_000):
     """``w(λ)`` to round-off: fixed-point iteration, then the closed form on its support.
 
-    The closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` is kept only if it has the
-    same signs and a smaller fixed-point residual ``‖Φ(w) - w‖``.
+    The closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` (THEORY §11.2) is kept only if
+    it has the same signs and a smaller fixed-point residual ``‖Φ(w) - w‖``.
     """
     res = fixed_point_iteration(phi, tol=tol, max_iter=max_iter)
     w = res.w.astype(np.float64)
     S = np.flatnonzero(w)
     lam1, lam2 = (float(v) for v in phi.lam)
-    polished = _closed_form(phi.parent.T, lam1, lam2, S, np.sign(w[S]))
+    polished = SupportPath(phi.parent.T, lam2, S, np.sign(w[S])).w(lam1)
     if np.array_equal(np.sign(polished), np.sign(w)):
         def residual(v):
             v = v.astype(phi.dtype)
@@ -101,13 +93,13 @@ def generic_instance(X, y, lam, *, seed=None, step="paper"):
 def path_breakpoints(T, lam2, lam1_stop, max_breakpoints=None):
     """Breakpoints of the elastic-net path in ``λ1`` (``λ2`` fixed), from ``λ1_max`` down.
 
-    Yields ``(λ1, S, s, j)``: at the breakpoint ``λ1`` the solution is the closed form on
-    ``S`` with signs ``s`` and coordinate ``j`` is tied (it enters the support, or has just
-    left it; it is not in ``S``). Stops after the first breakpoint ``<= lam1_stop`` or when
-    the path has no further breakpoint.
+    Yields ``(λ1, S, s, j)``: at the breakpoint ``λ1`` the solution is the closed form
+    ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` on ``S`` with signs ``s`` (THEORY §11.2) and coordinate
+    ``j`` is tied (it enters the support, or has just left it; it is not in ``S``). Between
+    breakpoints the path is one :class:`~ns_implicit.problems.enet_path.SupportPath`. Stops
+    after the first breakpoint ``<= lam1_stop`` or when the path has no further breakpoint.
     """
-    b = T.b.astype(np.float64)
-    p = T.p
+    b = np.asarray(T.b, dtype=np.float64)
     lam = float(np.max(np.abs(b)))
     j = int(np.argmax(np.abs(b)))
     S, s = [], []
@@ -121,33 +113,16 @@ def path_breakpoints(T, lam2, lam1_stop, max_breakpoints=None):
             k = S.index(j)
             S.pop(k)
             s.pop(k)
-        else:  # j enters with the sign of its correlation
-            w = _closed_form(T, lam, lam2, S, s)
-            corr = b[j] - float(T.hessian_vector(w.astype(T.dtype))[j])
+        else:  # j enters with the sign of its correlation c_j(λ1) = α_j + β_j λ1
+            alpha, beta = SupportPath(T, lam2, S, s).correlation()
             S.append(j)
-            s.append(float(np.sign(corr)))
-        w = _closed_form(T, lam, lam2, S, s)
-        a = np.zeros(p)
-        if S:
-            M = T.hessian_block(np.asarray(S)).astype(np.float64) + lam2 * np.eye(len(S))
-            a[S] = np.linalg.solve(M, np.asarray(s))  # w_S(λ') = w_S(λ) + (λ - λ') a_S
-        c = b - T.hessian_vector(w.astype(T.dtype)).astype(np.float64)
-        d = T.hessian_vector(a.astype(T.dtype)).astype(np.float64)  # c(λ') = c(λ) + (λ' - λ) d
-        best, best_j = 0.0, None
-        for i in range(p):
-            if i == j:
-                continue  # it sits at the current breakpoint by construction
-            if i in S:
-                cands = [lam + w[i] / a[i]] if a[i] != 0 else []
-            else:
-                cands = [(c[i] - lam * d[i]) / (sigma - d[i]) for sigma in (1.0, -1.0)
-                         if sigma != d[i]]
-            for cand in cands:
-                if 0.0 < cand < lam and cand > best:
-                    best, best_j = cand, i
-        if best_j is None:
+            s.append(float(np.sign(alpha[j] + beta[j] * lam)))
+        # j sits at the current breakpoint by construction; a leaving j stays in S until
+        # the next step removes it.
+        nxt = SupportPath(T, lam2, S, s).next_breakpoint(lam, skip=j)
+        if nxt is None:
             return
-        lam, j = best, best_j  # a leaving j stays in S until the next step removes it
+        lam, j = nxt
 
 
 def kink_instance(X, y, lam1, lam2, *, seed=None, tie_tol=KINK_TIE_TOL, min_support=1):
@@ -175,7 +150,7 @@ def kink_instance(X, y, lam1, lam2, *, seed=None, tie_tol=KINK_TIE_TOL, min_supp
         if lam_k <= lam1 and len(S_at) >= min_support:
             break
     lam_k, S_at, s_at, j = chosen
-    w = _closed_form(T, lam_k, lam2, S_at, s_at)
+    w = SupportPath(T, lam2, S_at, s_at).w(lam_k)
     phi = emap.at([lam_k, lam2])
     w = w.astype(phi.dtype)
     u = np.asarray(phi.inner_point(w), dtype=np.float64)
