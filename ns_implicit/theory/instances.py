@@ -5,8 +5,9 @@ A *kink* of the elastic net is a ``λ`` at which the solution has a tie
 enter or leave the support. For fixed ``λ2`` the solution path in ``λ1`` is piecewise
 linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s`` (THEORY
 §11.2; :class:`~ns_implicit.problems.enet_path.SupportPath`), and the kinks are its
-breakpoints. :func:`kink_instance` follows the path down from ``λ1_max = ‖b‖∞`` (the first kink, where ``w* = 0``) and stops at the first breakpoint at or
-below the requested ``λ1``; the solution there is computed in closed form, so the tie holds
+breakpoints. :func:`kink_instance` follows the path down from ``λ1_max = ‖b‖∞`` (the first
+kink, where ``w* = 0``) and stops at the first breakpoint at or below the requested ``λ1``;
+the solution there is computed in closed form, so the tie holds
 to round-off (the gap is measured and stored, and the sets use ``tie_tol`` to see it).
 """
 
