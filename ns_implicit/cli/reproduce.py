@@ -10,7 +10,8 @@ NAME = "reproduce"
 HELP = "Reproduce a figure of the paper (THEORY.md §12); results saved as JSON, then plotted."
 
 #: experiment name -> module inside ns_implicit.experiments
-EXPERIMENTS = {"enet-deterministic": "enet_deterministic", "enet-stochastic": "enet_stochastic"}
+EXPERIMENTS = {"enet-deterministic": "enet_deterministic", "enet-stochastic": "enet_stochastic",
+               "poisoning": "poisoning"}
 
 
 def add_arguments(p):
