@@ -102,22 +102,41 @@ def test_two_exact_ties_give_four_selections_and_the_cap():
         selections(phi, w, cap=3)
 
 
+def exact_kink(seeds):
+    """The first kink instance among ``seeds`` whose tie is made exact in float64.
+
+    ``kink_instance`` puts the tie ``|u*_j| = γλ1`` only to round-off. ``u = T(w*, λ)`` does
+    not depend on ``λ1``, so ``λ1`` is moved by ulps until ``fl(γλ1) == |u*_j|``
+    (:func:`exact_tie_lam1`; a move of a few ulps, so ``w*`` stays the fixed point to
+    round-off). Returns ``(map, phi, w_star)`` with the exact tie verified.
+    """
+    for seed in seeds:
+        X, y = make_data(seed, 12, 4)
+        inst = kink_instance(X, y, 0.3 * ElasticNetMap(X, y).lam1_max, 0.1)
+        j = inst.ties[0]
+        lam2 = float(inst.lam[1])
+        lam1 = exact_tie_lam1(inst.map, lam2, float(abs(inst.phi.inner_point(inst.w_star)[j])))
+        if lam1 is None:
+            continue
+        phi = inst.map.at([lam1, lam2])
+        if list(tied_coordinates(phi, inst.w_star)) == [j]:
+            return inst.map, phi, inst.w_star
+    raise AssertionError(f"no seed in {seeds} gives an exact single tie")
+
+
 def test_implicit_set_at_a_kink_holds_both_tie_rules():
-    inst = kink_instance(*make_data(1, 12, 4), 0.3 * ElasticNetMap(*make_data(1, 12, 4)).lam1_max,
-                         0.1)
-    assert inst.tie_gap == 0.0  # seed 1: an exact floating-point tie (see instances.py)
-    D = implicit_jacobians(inst.phi, inst.w_star)
+    emap, phi, w_star = exact_kink(range(1, 11))
+    X, y, lam = emap.T.X, emap.T.y, phi.lam
+    D = implicit_jacobians(phi, w_star)
     assert D.shape[0] == 2 and np.linalg.norm(D[0] - D[1]) > 0.1
     scale = np.max(np.abs(D))
+    J = {}
     for tie_active in (False, True):
-        phi = ElasticNetMap(inst.map.T.X, inst.map.T.y, tie_active=tie_active).at(inst.lam)
-        J = exact_jacobian(phi, inst.w_star).value
-        assert distance_to_set(J, D) <= RTOL * scale
+        J[tie_active] = exact_jacobian(ElasticNetMap(X, y, tie_active=tie_active).at(lam),
+                                       w_star).value
+        assert distance_to_set(J[tie_active], D) <= RTOL * scale
     # the two tie rules pick the two different vertices
-    J0 = exact_jacobian(ElasticNetMap(inst.map.T.X, inst.map.T.y).at(inst.lam), inst.w_star).value
-    J1 = exact_jacobian(ElasticNetMap(inst.map.T.X, inst.map.T.y, tie_active=True).at(inst.lam),
-                        inst.w_star).value
-    assert np.linalg.norm(J0 - J1) > 0.1
+    assert np.linalg.norm(J[False] - J[True]) > 0.1
 
 
 def test_fixed_point_set_contains_the_implicit_set_and_converges():
