@@ -1,6 +1,7 @@
 """ns_implicit.testing: instances are what they claim, correct backends pass, broken ones are
 caught within the default number of examples, misbehaving candidates are reported as such."""
 
+import dataclasses
 import time
 
 import numpy as np
@@ -221,6 +222,19 @@ def test_unrolled_discrepancy_at_kinks_is_located_in_the_fixed_point_set(kinky):
     assert all("within the fixed-point set (11)" in r.message for r in failed)
     for rep in check_backend(unrolled, kinky, kink_set="fixed-point"):
         assert rep.passed, str(rep)
+
+
+def test_fixed_point_criterion_still_reports_leaving_the_implicit_set(kinky):
+    """With ``kink_set="fixed-point"`` the pass tolerance grows by the fixed-point radius; the
+    message about the implicit set (10) must still use the implicit set's own tolerance."""
+    inst = next(inst for inst in kinky if inst.at_kink)
+    v0, v1 = inst.vertices[:2]
+    gap = 0.1 * np.linalg.norm(v1 - v0)
+    # A radius larger than the gap, so the answer passes the fixed-point criterion.
+    wide = dataclasses.replace(inst, fixed_point_radius=10 * gap)
+    rep = check_hypergradient(lambda *a: v1 + 0.1 * (v1 - v0), wide, kink_set="fixed-point")
+    assert rep.passed and rep.check == "fixed-point-set", str(rep)
+    assert "outside the implicit conservative set (10)" in rep.message, rep.message
 
 
 # -- misbehaving candidates are reported as such --------------------------------------------

@@ -137,12 +137,13 @@ def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
     d_fix = distance_to_hull(got, F)
     # Every point of conv(11) is within the radius of conv(F) (F is an inner approximation).
     fix_tol = tol + instance.fixed_point_radius
+    inside_imp = d_imp <= tol
     if kink_set == "implicit":
-        passed, error, check = d_imp <= tol, d_imp, "conservative-set"
+        passed, error, check = inside_imp, d_imp, "conservative-set"
     else:
         passed, error, tol, check = d_fix <= fix_tol, d_fix, fix_tol, "fixed-point-set"
     _, weights = nearest_point_in_hull(got, V)
-    if d_imp <= tol:
+    if inside_imp:
         message = (f"inside the implicit conservative set (10): hull weights "
                    f"{np.round(weights, 4).tolist()} on the vertices")
     else:
