@@ -63,6 +63,14 @@ def test_corrupt_and_foreign_files_give_clear_errors(deterministic_quick, tmp_pa
     assert "not an ns_implicit results file" in capsys.readouterr().err
 
 
+def test_negative_seed_is_a_clear_usage_error(tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main(["reproduce", "enet-deterministic", "--quick", "--seeds", "3", "-1",
+                 "--out", str(out), "--no-plot"]) == 2
+    assert "--seeds must be integers >= 0" in capsys.readouterr().err
+    assert not out.exists()  # rejected before any work or output
+
+
 @pytest.fixture(scope="module")
 def stochastic_quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("sto")

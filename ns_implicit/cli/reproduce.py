@@ -28,6 +28,9 @@ def run(args):
     module = importlib.import_module(f"ns_implicit.experiments.{EXPERIMENTS[args.experiment]}")
     config = dict(module.QUICK if args.quick else module.PAPER)
     seeds = args.seeds if args.seeds else config["seeds"]
+    for seed in seeds:
+        if seed < 0:
+            raise ValueError(f"--seeds must be integers >= 0 (data seeds); got {seed}.")
     config["preset"] = "quick" if args.quick else "paper"
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
