@@ -326,6 +326,8 @@ def test_cli_reports_a_broken_backend_and_exits_nonzero(tmp_path, monkeypatch, c
      "--examples"),
     (["ns_implicit.testing.examples.numpy_implicit:hypergradient", "--timeout", "-1"],
      "--timeout"),
+    (["ns_implicit.testing.examples.numpy_implicit:hypergradient", "--seed", "-1"],
+     "--seed must be >= 0"),
 ])
 def test_cli_bad_usage_exits_2(capsys, argv, words):
     assert main(["check-backend", *argv]) == 2

@@ -86,6 +86,7 @@ def run(args):
         if getattr(args, name) is None:
             setattr(args, name, default)
     check_positive_int(args.examples, "--examples")
+    check_positive_int(args.seed, "--seed", minimum=0)
     for name in ("rtol", "atol", "kink_tol"):
         check_positive_float(getattr(args, name), "--" + name.replace("_", "-"), strict=False)
     check_positive_float(args.timeout, "--timeout")
