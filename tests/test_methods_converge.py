@@ -113,3 +113,17 @@ def test_float32_matches_float64(method):
     assert r32.value.dtype == np.float32
     # float32 round-off (6e-8) amplified by the conditioning of the active system (< 1e3).
     assert _rel(r32.value.astype(np.float64), g64) < 1e-4
+
+
+@pytest.mark.parametrize("iters", [0, 5, 45])
+def test_aid_gmres_budget_counts_iterations_not_restarts(iters):
+    # float32 stalls near its round-off (~1e-7), so tol = 1e-12 is unreachable and the
+    # budget alone stops GMRES; it must bound the operator products, not the restart cycles.
+    problem = make_problem(n_train=100, p=30, seed=4, dtype=np.float32)
+    phi = problem.map.at([0.01, 0.01])
+    w = ni.fixed_point_iteration(phi, tol=0.0, max_iter=300).w
+    u = problem.outer.grad_w(w)
+    res = ni.aid_gmres(phi, w, u, iters=iters, tol=1e-12)
+    assert res.iterations <= iters
+    assert not res.converged
+    assert res.value.dtype == np.float32

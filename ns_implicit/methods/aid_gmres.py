@@ -2,7 +2,7 @@
 
 Solves ``(I - Aᵀ) v = u`` on all coordinates, for users who do not want the active-set
 reduction of :func:`~ns_implicit.methods.aid_cg.aid_cg`; the operator is not symmetric,
-so GMRES (not CG) is the Krylov method.
+so GMRES (not CG) is the Krylov method, restarted every ``RESTART`` iterations.
 """
 
 import numpy as np
@@ -10,18 +10,34 @@ import numpy as np
 from ._common import check_method_args, rel
 from .result import MethodResult
 
+#: GMRES restart length (SciPy's default).
+RESTART = 20
+
 
 def aid_gmres(phi, w, u, *, iters=1000, tol=1e-10):
-    """``Bᵀ v`` with ``v`` from restarted GMRES on ``(I - Aᵀ) v = u`` (at most ``iters`` restarts)."""
+    """``Bᵀ v`` with ``v`` from at most ``iters`` restarted-GMRES iterations on ``(I - Aᵀ) v = u``.
+
+    (The budget counts iterations, not restart cycles: ``iters`` cycles of ``RESTART`` steps
+    each would make an unreachable ``tol`` run ``RESTART`` times the budget.)
+    """
     import scipy.sparse.linalg as spla  # imported on first use: keeps `import ns_implicit` light
 
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
     sel = phi.selection(w)
     op = spla.LinearOperator((phi.dim, phi.dim), matvec=lambda v: v - sel.AT(v), dtype=u.dtype)
     count = [0]
-    v, _ = spla.gmres(op, u, rtol=tol, atol=0.0, maxiter=max(iters, 1),
-                      callback=lambda _: count.__setitem__(0, count[0] + 1),
-                      callback_type="pr_norm")
-    v = v.astype(u.dtype, copy=False)
+
+    def gmres(v0, restart, cycles):
+        v, info = spla.gmres(op, u, x0=v0, rtol=tol, atol=0.0, restart=restart, maxiter=cycles,
+                             callback=lambda _: count.__setitem__(0, count[0] + 1),
+                             callback_type="pr_norm")
+        return v.astype(u.dtype, copy=False), info == 0
+
+    v, done = np.zeros_like(u), not u.any()
+    full, last = divmod(iters, RESTART)  # SciPy's maxiter counts restart cycles
+    if full and not done:
+        v, done = gmres(v, RESTART, full)
+    if last and not done:
+        v, done = gmres(v, last, 1)
     residual = rel(op.matvec(v) - u, u)
     return MethodResult(sel.BT(v), "aid-gmres", count[0], residual, residual <= tol)
