@@ -1,5 +1,7 @@
 """Bad input gets a clear error naming the argument (issue: core)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,16 @@ def test_budgets(data):
         problem.solve([0.01, 0.01], tol=np.nan)
     with pytest.warns(ni.EarlyStopWarning, match="raise inner_iters"):
         problem.hypergradient([0.01, 0.01], inner_iters=2)
+
+
+@pytest.mark.parametrize("method", ["itd", "itd-forward"])
+def test_itd_budget_warns_once_naming_inner_iters(method):
+    # ITD's only budget is inner_iters (the unrolled steps); linsys_iters does not apply.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ni.EarlyStopWarning)
+        make_problem().hypergradient([0.01, 0.01], method=method, inner_iters=2)
+    messages = [str(w.message) for w in caught if issubclass(w.category, ni.EarlyStopWarning)]
+    assert len(messages) == 1 and "raise inner_iters" in messages[0], messages
 
 
 def test_itd_refuses_a_warm_start():
