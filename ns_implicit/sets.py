@@ -31,6 +31,7 @@ round-off; ``tie_tol`` lets its selection set be the kink's.
 import numpy as np
 
 from ._validation import check_positive_float, check_positive_int
+from .conservative import as_set
 from .errors import SelectionCapError
 from .prox import MAX_SELECTIONS, tie_masks
 
@@ -165,8 +166,9 @@ def itd_set_step(phi, w, X, *, cap=MAX_SELECTIONS, tie_tol=0.0):
     :class:`~ns_implicit.errors.SelectionCapError` past ``cap`` elements.
     """
     cap = _check_cap(cap)
+    X = as_set(X, "X", shape=(phi.dim, phi.n_hyper))
     A, B = selection_matrices(phi, w, cap, tie_tol=tie_tol)
-    return _apply_set_map(A, B, np.asarray(X, dtype=np.float64), cap, "the ITD set")
+    return _apply_set_map(A, B, X, cap, "the ITD set")
 
 
 def itd_set_iterates(phi, points, *, cap=MAX_SELECTIONS, tie_tol=0.0):

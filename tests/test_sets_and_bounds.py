@@ -19,7 +19,8 @@ from ns_implicit.cli import main
 from ns_implicit.conservative import distance_to_set, excess
 from ns_implicit.methods import aid_fp_forward, exact_jacobian, itd_forward
 from ns_implicit.sets import (aid_fp_set, dense_pair, fixed_point_set, implicit_jacobians,
-                              itd_set_iterates, selection_matrices, selections, tied_coordinates)
+                              itd_set_iterates, itd_set_step, selection_matrices, selections,
+                              tied_coordinates)
 from ns_implicit.solver import fixed_point_iteration
 from ns_implicit.theory import (aid_beats_itd_from, aid_fp_bound, elastic_net_constants,
                                 itd_bound, itd_bound_after_identification, support_identified_at)
@@ -181,6 +182,18 @@ def test_itd_sets_on_a_run_that_sits_on_ties():
         assert excess(aid_fp_set(phi, w, k), sets[k], hull=False) <= RTOL * scale
     with pytest.raises(SelectionCapError, match="t=3"):
         itd_set_iterates(phi, [w] * 6, cap=20)
+
+
+def test_itd_set_step_names_a_misshaped_previous_set():
+    X, y = integer_data(3, 12, 5)
+    phi = ElasticNetMap(X, y).at([0.5, 0.2])
+    w = np.zeros(5)
+    with pytest.raises(ValueError, match=r"elements of X have shape \(2,\); expected \(5, 2\)"):
+        itd_set_step(phi, w, np.zeros((5, 2)))  # one element without its set axis
+    with pytest.raises(ValueError, match=r"elements of X have shape \(2, 5\); expected \(5, 2\)"):
+        itd_set_step(phi, w, np.zeros((1, 2, 5)))
+    np.testing.assert_array_equal(itd_set_step(phi, w, np.zeros((1, 5, 2))),
+                                  itd_set_iterates(phi, [w])[1])
 
 
 def test_itd_set_on_a_generic_run_is_itd_forward():
