@@ -51,6 +51,9 @@ def load_candidate(target):
     except ImportError as exc:
         raise ValueError(f"cannot import module {module_name!r} ({exc}); check the name, "
                          "install what it needs, or run from the directory that holds it.") from exc
+    except Exception as exc:  # the user's module fails while importing (SyntaxError, ...)
+        raise ValueError(f"importing module {module_name!r} failed: {type(exc).__name__}: "
+                         f"{exc}; fix the module and retry.") from exc
     fn = module
     for part in attr.split("."):
         if not hasattr(fn, part):

@@ -13,7 +13,6 @@ box), ``accuracy_random_sign`` (noise ``±ε``), the matching ``val_cross_entrop
 value per outer step), ``best_step`` and ``seconds``.
 """
 
-import contextlib
 import json
 import sys
 import time
@@ -56,18 +55,9 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def blas_threads(n):
-    """A context limiting BLAS to ``n`` threads (threadpoolctl), or a no-op."""
-    if n <= 0:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with the data extra
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
-
-
 def run(args):
+    from .._threads import blas_threads
+
     with blas_threads(args.blas_threads):
         return _run(args)
 

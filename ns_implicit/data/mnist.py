@@ -177,6 +177,7 @@ def mnist_split(n_train=2000, n_val=1500, n_test=1500, *, seed=0, mnist_dir=None
     n_train = check_positive_int(n_train, "n_train")
     n_val = check_positive_int(n_val, "n_val")
     n_test = check_positive_int(n_test, "n_test")
+    seed = check_positive_int(seed, "seed", minimum=0)
     images, labels, source = _raw(None if mnist_dir is None else os.fspath(mnist_dir))
     total = n_train + n_val + n_test
     if total > images.shape[0]:

@@ -34,7 +34,7 @@ import warnings
 import numpy as np
 
 from .. import methods
-from ..cli.poison import blas_threads
+from .._threads import blas_threads
 from ..errors import NotContractiveError
 from ..inner.logistic import MAX_ACTIVE_BLOCK
 from ..maps.stochastic_poisoning import StochasticPoisoningMap
