@@ -10,13 +10,6 @@ from .._jit import njit
 
 
 @njit
-def gradient_step(w, grad, lam2, gamma, out):
-    """``out = w - γ (grad + λ2 w)`` where ``grad = ∇f(w)``."""
-    for i in range(w.shape[0]):
-        out[i] = w[i] - gamma * (grad[i] + lam2 * w[i])
-
-
-@njit
 def gram_matvec(H, x, out):
     """``out = H x`` for a symmetric ``H`` (C order), visiting only the nonzeros of ``x``.
 
@@ -80,22 +73,6 @@ def gram_prox_gradient_step(H, b, w, lam2, gamma, tau, out):
     for i in range(w.shape[0]):
         grad[i] -= b[i]
     return prox_gradient_step(w, grad, lam2, gamma, tau, out)
-
-
-@njit
-def gram_gradient(H, b, w):
-    """``∇f(w) = H w - b``."""
-    return np.dot(H, w) - b
-
-
-@njit
-def diff_norm(a, b):
-    """``‖a - b‖₂`` accumulated in float64."""
-    acc = 0.0
-    for i in range(a.shape[0]):
-        d = float(a[i]) - float(b[i])
-        acc += d * d
-    return np.sqrt(acc)
 
 
 @njit

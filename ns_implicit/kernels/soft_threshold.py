@@ -37,23 +37,6 @@ def soft_threshold_selection(u, tau, tie_active, out, mask, sign):
     return ties
 
 
-@njit
-def masked(mask, v, out):
-    """``out = m ⊙ v``."""
-    for i in range(v.shape[0]):
-        out[i] = v[i] if mask[i] else 0.0
-
-
-@njit
-def masked_dot(mask, a, v):
-    """``<m ⊙ a, v>`` accumulated in float64."""
-    acc = 0.0
-    for i in range(v.shape[0]):
-        if mask[i]:
-            acc += a[i] * v[i]
-    return acc
-
-
 def soft_threshold(u, tau):
     """``S_τ(u)`` as a new array (convenience wrapper of the kernel)."""
     u = np.ascontiguousarray(u)
