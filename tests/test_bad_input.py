@@ -72,6 +72,16 @@ def test_non_contractive_step(data):
         ni.ElasticNetMap(*data, step=-1.0)
 
 
+@pytest.mark.parametrize("step", ["paper", 0.1])
+def test_zero_design_without_ridge(step):
+    # X = 0, lam2 = 0: L + mu + 2 lam2 = 0 (the paper's step and the fixed step's bound 2/(L + lam2)
+    # divided by zero); with lam2 > 0 the map is a contraction (q = |1 - step lam2| < 1 here).
+    X, y = np.zeros((10, 3)), np.ones(10)
+    with pytest.raises(ni.NotContractiveError, match="X is identically zero"):
+        ni.ElasticNetMap(X, y, step=step).at([0.1, 0.0])
+    assert ni.ElasticNetMap(X, y, step=step).at([0.1, 0.1]).q < 1
+
+
 def test_unknown_method():
     with pytest.raises(ValueError, match="method must be one of"):
         make_problem().hypergradient([0.01, 0.01], method="backprop")

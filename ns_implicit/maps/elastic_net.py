@@ -55,6 +55,10 @@ class ElasticNetMapAt:
         T = parent.T
         self.lam = check_hyperparameters(lam, parent.dtype)
         lam1, lam2 = (float(v) for v in self.lam)
+        if T.L + lam2 == 0.0:  # X = 0 and λ2 = 0: both the paper's step and q divide by zero
+            raise NotContractiveError(
+                f"the elastic-net map is not a contraction at lam={self.lam.tolist()}: X is "
+                "identically zero (L = 0) and lam2 = 0, so the data term is constant; use lam2 > 0.")
         self.q = T.contraction_factor(lam2)
         gamma, dgamma = T.step_size(lam2)
         if not self.q < 1.0:
