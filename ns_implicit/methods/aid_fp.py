@@ -12,7 +12,7 @@ call at a nearby point, as in an outer optimisation loop); the limit does not de
 
 import numpy as np
 
-from ._common import check_method_args, check_warm_start, rel
+from ._common import check_method_args, check_warm_start
 from .result import MethodResult
 
 
@@ -23,12 +23,13 @@ def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
     """
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
     sel = phi.selection(w)
-    v = check_warm_start(v0 if u.any() else None, phi)  # u = 0 has the solution v = 0
+    u_norm = float(np.linalg.norm(u))
+    v = check_warm_start(v0 if u_norm > 0 else None, phi)  # u = 0 has the solution v = 0
     hist = [] if history else None
-    residual, i = (0.0 if not u.any() else 1.0), 0
+    residual, i = (1.0 if u_norm > 0 else 0.0), 0
     while i < iters and residual > tol:
         v_next = sel.AT(v) + u
-        residual = rel(v_next - v, u)
+        residual = float(np.linalg.norm(v_next - v)) / u_norm  # u_norm > 0 inside the loop
         v = v_next
         i += 1
         if hist is not None:
@@ -45,10 +46,11 @@ def aid_fp_forward(phi, w, *, iters=1000, tol=1e-10):
     eye = np.eye(phi.n_hyper, dtype=phi.dtype)
     Bmat = np.column_stack([sel.B(e) for e in eye])
     J = np.zeros_like(Bmat)
-    residual, i = (0.0 if not Bmat.any() else 1.0), 0
+    B_norm = float(np.linalg.norm(Bmat))
+    residual, i = (1.0 if B_norm > 0 else 0.0), 0
     while i < iters and residual > tol:
         J_next = np.column_stack([sel.A(J[:, j]) for j in range(J.shape[1])]) + Bmat
-        residual = rel(J_next - J, Bmat)
+        residual = float(np.linalg.norm(J_next - J)) / B_norm  # B_norm > 0 inside the loop
         J = J_next
         i += 1
     return MethodResult(J, "aid-fp-forward", i, residual, residual <= tol)
