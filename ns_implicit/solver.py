@@ -50,7 +50,7 @@ class SolveResult:
     ``w`` is the last iterate ``w_t`` with ``t = iterations``; ``residual`` is the relative
     step ``‖w_t - w_{t-1}‖ / ‖w_t‖`` (the absolute step when ``w_t = 0``);
     ``support_identified_at`` the first iteration from which the support equals that of
-    ``w_t``.
+    ``w_t``; ``residuals`` (when recorded) the residual after each iteration.
     """
 
     w: np.ndarray
@@ -78,6 +78,7 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
         fixed number of steps for ITD even past an exact fixed point of ``w``);
     max_iter : iteration budget (>= 0).
     store_trajectory : keep ``w_0, …, w_t`` (sparse) for reverse-mode ITD.
+    record_residuals : keep every iteration's ``residual`` (relative step) in ``result.residuals``.
     """
     tol = check_positive_float(tol, "tol", strict=False)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
@@ -96,10 +97,10 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
             last_change = t
         if traj is not None:
             traj.append(w)
-        if residuals is not None:
-            residuals.append(residual)
         norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
         residual = residual / norm if norm > 0 else residual
+        if residuals is not None:
+            residuals.append(float(residual))
         if tol > 0 and residual <= tol:
             break
     return SolveResult(w=w, iterations=t, residual=float(residual), converged=residual <= tol,

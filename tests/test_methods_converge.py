@@ -127,3 +127,15 @@ def test_aid_gmres_budget_counts_iterations_not_restarts(iters):
     assert res.iterations <= iters
     assert not res.converged
     assert res.value.dtype == np.float32
+
+
+def test_recorded_residuals_are_the_relative_steps():
+    # ‖w‖ ≈ 3 here, so absolute and relative steps differ by that factor, not by round-off.
+    problem = make_problem(n_train=100, p=30, seed=4)
+    phi = problem.map.at([0.01, 0.01])
+    res = ni.fixed_point_iteration(phi, tol=1e-8, record_residuals=True)
+    assert len(res.residuals) == res.iterations
+    assert res.residuals[-1] == res.residual <= 1e-8
+    w_prev = ni.fixed_point_iteration(phi, tol=0.0, max_iter=res.iterations - 1).w
+    step = np.linalg.norm(res.w - w_prev) / np.linalg.norm(res.w)
+    assert res.residuals[-1] == pytest.approx(step, rel=1e-9)  # float64 round-off of two norms
