@@ -82,6 +82,11 @@ def test_zero_design_without_ridge(step):
     assert ni.ElasticNetMap(X, y, step=step).at([0.1, 0.1]).q < 1
 
 
+def test_synthetic_effective_rank():
+    with pytest.raises(ValueError, match="effective_rank must be >= 1"):
+        ni.make_sparse_regression(correlated=True, effective_rank=0)
+
+
 def test_unknown_method():
     with pytest.raises(ValueError, match="method must be one of"):
         make_problem().hypergradient([0.01, 0.01], method="backprop")

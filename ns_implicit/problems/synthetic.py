@@ -48,6 +48,7 @@ def make_sparse_regression(n_samples=500, n_features=100, n_informative=30, nois
     if n_informative > n_features:
         raise ValueError(f"n_informative={n_informative} must be <= n_features={n_features}.")
     noise = check_positive_float(noise, "noise", strict=False)
+    effective_rank = check_positive_int(effective_rank, "effective_rank")
     for name, frac in (("val_size", val_size), ("test_size", test_size)):
         if not 0.0 < frac < 1.0:
             raise ValueError(f"{name} must lie in (0, 1); got {frac}.")
