@@ -18,24 +18,6 @@ from .._jit import njit
 
 
 @njit
-def softmax_rows(Z, P):
-    """``P[i] = softmax(Z[i])`` (shifted by the row maximum)."""
-    n, c = Z.shape
-    for i in range(n):
-        m = Z[i, 0]
-        for k in range(1, c):
-            if Z[i, k] > m:
-                m = Z[i, k]
-        s = 0.0
-        for k in range(c):
-            e = np.exp(Z[i, k] - m)
-            P[i, k] = e
-            s += e
-        for k in range(c):
-            P[i, k] = P[i, k] / s
-
-
-@njit
 def softmax_cross_entropy(Z, labels, P, R):
     """``P = softmax(Z)``, ``R = P - onehot(labels)``; returns ``Σ_i CE(z_i, y_i)`` (float64).
 
