@@ -45,7 +45,10 @@ def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False):
 
 def check_hyperparameters(lam, dtype, n=2, names=("lam1", "lam2")):
     """Validate the 1-D hyperparameter array ``lam`` = (λ1, λ2), both >= 0 and finite."""
-    arr = np.asarray(lam, dtype=np.float64)
+    try:
+        arr = np.asarray(lam, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"lam must be {n} numbers ({', '.join(names)}); got {lam!r}.") from exc
     if arr.shape != (n,):
         raise ValueError(f"lam must be a 1-D array of length {n} ({', '.join(names)}); "
                          f"got shape {arr.shape}.")

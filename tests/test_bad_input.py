@@ -57,6 +57,12 @@ def test_negative_regularisation(data, lam, name):
         ni.ElasticNetMap(*data).at(lam)
 
 
+@pytest.mark.parametrize("lam", [["a", 0.1], [[0.1, 0.2], 0.1]])
+def test_non_numeric_hyperparameters(data, lam):
+    with pytest.raises(TypeError, match=r"lam must be 2 numbers \(lam1, lam2\)"):
+        ni.ElasticNetMap(*data).at(lam)
+
+
 def test_wrong_number_of_hyperparameters(data):
     with pytest.raises(ValueError, match="lam must be a 1-D array of length 2"):
         ni.ElasticNetMap(*data).at([0.1])
