@@ -25,8 +25,8 @@ def _extreme_eigenvalues(X, H):
         ev = np.linalg.eigvalsh(H.astype(np.float64))
         return float(ev[-1]), float(max(ev[0], 0.0))
     if min(n, p) <= _DENSE_SPECTRUM_MAX:
-        Xd = X.toarray() if sp.issparse(X) else X
-        small = Xd @ Xd.T if n < p else Xd.T @ Xd
+        small = X @ X.T if n < p else X.T @ X  # sparse X: a sparse product, never a dense X
+        small = small.toarray() if sp.issparse(small) else small
         ev = np.linalg.eigvalsh(np.asarray(small, dtype=np.float64)) / n
         mu = float(max(ev[0], 0.0)) if n >= p else 0.0
         return float(ev[-1]), mu
