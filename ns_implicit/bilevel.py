@@ -59,6 +59,9 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if history and method not in ("aid-fp", "aid-cg", "itd-forward"):
+        raise ValueError(f"history is recorded by aid-fp, aid-cg and itd-forward only; "
+                         f"method={method!r} has no iterates to record (use history=False).")
     if method.startswith("itd") and w0 is not None:
         raise ValueError("w0 must be None for ITD: its starting point must not depend on lam.")
     start = time.perf_counter()

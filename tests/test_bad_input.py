@@ -121,3 +121,17 @@ def test_itd_budget_warns_once_naming_inner_iters(method):
 def test_itd_refuses_a_warm_start():
     with pytest.raises(ValueError, match="w0 must be None for ITD"):
         make_problem().hypergradient([0.01, 0.01], method="itd", w0=np.zeros(20))
+
+
+def test_history_only_where_there_are_iterates():
+    with pytest.raises(ValueError, match="history is recorded by aid-fp, aid-cg and itd-forward"):
+        make_problem().hypergradient([0.01, 0.01], method="exact", history=True)
+
+
+@pytest.mark.parametrize("alpha,l1_ratio,match", [(-1.0, 0.5, "alpha must be"),
+                                                  (1.0, 1.5, "l1_ratio must lie")])
+def test_sklearn_conversion_checks(alpha, l1_ratio, match):
+    with pytest.raises(ValueError, match=match):
+        ni.from_sklearn(alpha, l1_ratio)
+    lam = ni.from_sklearn(0.3, 0.25)
+    assert ni.to_sklearn(lam) == pytest.approx((0.3, 0.25))

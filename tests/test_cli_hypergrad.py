@@ -54,3 +54,11 @@ def test_console_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "ns_implicit", "hypergrad", "--json"],
                          capture_output=True, text=True, check=True).stdout
     assert KEYS <= set(json.loads(out))
+
+
+def test_float32_default_tolerance_converges(capsys):
+    # The float64 default 1e-12 is below float32 round-off; --float32 defaults to 1e-6.
+    assert main(["hypergrad", "--float32", "--method", "aid-fp", "--json"]) == 0
+    captured = capsys.readouterr()
+    got = json.loads(captured.out)
+    assert got["converged"] and got["dtype"] == "float32" and "stopped early" not in captured.err

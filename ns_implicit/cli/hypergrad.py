@@ -36,8 +36,9 @@ def add_arguments(p):
     p.add_argument("--linsys-iters", type=int, default=100_000,
                    help="linear-system budget (AID-FP k, CG/GMRES steps; NSID/SID: the number "
                         "K of iterations; default 100000)")
-    p.add_argument("--tol", type=float, default=1e-12,
-                   help="relative tolerance of the inner solve and the linear system (default 1e-12)")
+    p.add_argument("--tol", type=float, default=None,
+                   help="relative tolerance of the inner solve and the linear system (default "
+                        "1e-12; 1e-6 with --float32, whose round-off is 6e-8)")
     p.add_argument("--float32", action="store_true", help="compute in float32")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     g = p.add_argument_group("nsid / sid (stochastic; THEORY §9-§10)")
@@ -70,6 +71,8 @@ def run(args):
     from ..bilevel import EarlyStopWarning
     start = time.perf_counter()
     dtype = np.float32 if args.float32 else np.float64
+    if args.tol is None:
+        args.tol = 1e-6 if args.float32 else 1e-12
     problem = load_problem(args.data, dtype)
     lam = np.array([args.lam1, args.lam2])
     if args.method in STOCHASTIC:

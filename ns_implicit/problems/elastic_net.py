@@ -20,6 +20,10 @@ from .synthetic import make_sparse_regression
 
 def from_sklearn(alpha, l1_ratio):
     """``(λ1, λ2)`` for scikit-learn's ``ElasticNet(alpha, l1_ratio)``."""
+    if not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be finite and >= 0; got {alpha}.")
+    if not 0.0 <= l1_ratio <= 1.0:
+        raise ValueError(f"l1_ratio must lie in [0, 1]; got {l1_ratio}.")
     return np.array([alpha * l1_ratio, alpha * (1.0 - l1_ratio)])
 
 
