@@ -103,8 +103,7 @@ class Fig1:
         self.delta = np.array([np.linalg.norm(self.traj[t] - self.w_star)
                                for t in range(self.T + 1)])
         sel = self.phi.selection(self.w_star)
-        block = sel.restricted_matrix() - np.eye(len(sel.active))   # -A[S, S]
-        self.q_S = float(np.linalg.norm(block, 2))
+        self.q_S = sel.active_block_norm()
         self.support = len(sel.active)
 
     def aid_error_history(self, t, k):

@@ -41,7 +41,7 @@ def run_one(problem, lam, max_iter, n_eval, progress=None):
     star = fixed_point_iteration(phi, tol=1e-15, max_iter=1_000_000)
     g_star = methods.exact(phi, star.w, outer.grad_w(star.w)).value
     sel = phi.selection(star.w)
-    q_S = float(np.linalg.norm(np.eye(len(sel.active)) - sel.restricted_matrix(), 2))
+    q_S = sel.active_block_norm()
     ts = _eval_points(max_iter, n_eval)
     itd_values = {}
 
