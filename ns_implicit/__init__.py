@@ -6,21 +6,21 @@ Deterministic and Stochastic Convergence Rates* (ICML 2024). Section numbers in 
 docstrings refer to THEORY.md, the project's statement of the mathematics.
 """
 
-from .bilevel import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
-from .errors import NotContractiveError, SelectionCapError
-from .maps.elastic_net import ElasticNetMap
-from .maps.poisoning import PoisoningMap
-from .maps.stochastic_poisoning import StochasticPoisoningMap
-from .maps.stochastic_elastic_net import StochasticElasticNetMap
-from .methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
+from ns_implicit.bilevel.hypergradient import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
+from ns_implicit.errors import NotContractiveError, SelectionCapError
+from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.maps.poisoning import PoisoningMap
+from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
                       exact_jacobian, itd, itd_forward)
-from .problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
-from .problems.poisoning import PoisoningProblem
-from .problems.synthetic import make_sparse_regression
-from .methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
-from .solver import SolveResult, Trajectory, fixed_point_iteration
-from .stochastic import StochasticHypergradientResult, stochastic_hypergradient
-from .stochastic_solver import stochastic_prox_gradient
+from ns_implicit.problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
+from ns_implicit.problems.poisoning import PoisoningProblem
+from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
+from ns_implicit.solvers.fixed_point import SolveResult, Trajectory, fixed_point_iteration
+from ns_implicit.bilevel.stochastic import StochasticHypergradientResult, stochastic_hypergradient
+from ns_implicit.solvers.stochastic import stochastic_prox_gradient
 
 __version__ = "0.1.0"
 

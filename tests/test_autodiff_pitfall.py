@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from ns_implicit import ElasticNetMap
-from ns_implicit.conservative import distance_to_hull, distance_to_set
+from ns_implicit.theory.conservative import distance_to_hull, distance_to_set
 from ns_implicit.methods import aid_fp_forward, exact_jacobian
-from ns_implicit.sets import implicit_jacobians
+from ns_implicit.theory.sets import implicit_jacobians
 from ns_implicit.theory.instances import kink_instance, make_data, solve_tightly
 
 

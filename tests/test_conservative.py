@@ -11,7 +11,7 @@ import scipy.spatial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ns_implicit.conservative import (distance_to_hull, distance_to_set, excess, hausdorff,
+from ns_implicit.theory.conservative import (distance_to_hull, distance_to_set, excess, hausdorff,
                                       linear_image, minkowski_product, minkowski_sum,
                                       nearest_point_in_hull, operator_norms, set_norm,
                                       unique_elements)

@@ -104,7 +104,7 @@ def test_sparse_design_is_never_densified():
     # (measured 0.4 MB; the bound leaves room for SciPy's temporaries).
     import tracemalloc
 
-    from ns_implicit.inner.least_squares import LeastSquaresStep
+    from ns_implicit.steps.least_squares import LeastSquaresStep
 
     n, p = 400_000, 20
     X = sp.random(n, p, density=1e-3, format="csr", random_state=0)

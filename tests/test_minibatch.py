@@ -10,12 +10,12 @@ import pytest
 from scipy.stats import norm
 
 from ns_implicit import make_sparse_regression
-from ns_implicit.inner.least_squares import LeastSquaresStep
-from ns_implicit.inner.minibatch_least_squares import MinibatchLeastSquares
+from ns_implicit.steps.least_squares import LeastSquaresStep
+from ns_implicit.steps.minibatch_least_squares import MinibatchLeastSquares
 from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector,
                                           minibatch_gradient, minibatch_hessian_vector)
 from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
-from ns_implicit.sampling import BatchStream, as_generator, spawn
+from ns_implicit.solvers.sampling import BatchStream, as_generator, spawn
 
 LAM = np.array([0.05, 0.1])
 

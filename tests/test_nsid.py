@@ -16,9 +16,9 @@ from ns_implicit import (DivergenceWarning, NotContractiveError, StepSizeWarning
 from ns_implicit.cli import main
 from ns_implicit.methods import aid_fp, exact
 from ns_implicit.methods.nsid import step_sizes
-from ns_implicit.outer import ValidationMSE
-from ns_implicit.sampling import spawn
-from ns_implicit.solver import fixed_point_iteration
+from ns_implicit.bilevel.outer import ValidationMSE
+from ns_implicit.solvers.sampling import spawn
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 LAM = np.array([0.05, 0.01])
 

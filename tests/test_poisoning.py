@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
-from ns_implicit.attack import poison_attack, random_box_noise
+from ns_implicit.problems.attack import poison_attack, random_box_noise
 from ns_implicit.cli import main
 from ns_implicit.data import mnist as mnist_mod
 from ns_implicit.errors import NotContractiveError
@@ -373,7 +373,7 @@ def test_cli_poison_rejects_bad_epsilon(capsys):
 
 
 def test_minibatch_step_over_all_rows_is_the_full_step():
-    from ns_implicit.inner.minibatch_logistic import MinibatchLogisticLinearization
+    from ns_implicit.steps.minibatch_logistic import MinibatchLogisticLinearization
     problem = tiny_problem(seed=12)
     rng = np.random.default_rng(0)
     noise = rng.uniform(-0.2, 0.2, problem.noise_shape)

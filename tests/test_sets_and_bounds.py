@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 
 from ns_implicit import ElasticNetMap, SelectionCapError
 from ns_implicit.cli import main
-from ns_implicit.conservative import distance_to_set, excess
+from ns_implicit.theory.conservative import distance_to_set, excess
 from ns_implicit.methods import aid_fp_forward, exact_jacobian, itd_forward
-from ns_implicit.sets import (aid_fp_set, dense_pair, fixed_point_set, implicit_jacobians,
+from ns_implicit.theory.sets import (aid_fp_set, dense_pair, fixed_point_set, implicit_jacobians,
                               itd_set_iterates, itd_set_step, selection_matrices, selections,
                               tied_coordinates)
-from ns_implicit.solver import fixed_point_iteration
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.theory import (aid_beats_itd_from, aid_fp_bound, elastic_net_constants,
                                 itd_bound, itd_bound_after_identification, support_identified_at)
 from ns_implicit.theory.check import check_instance

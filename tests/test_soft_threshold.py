@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ns_implicit.prox import soft_threshold_with_selection, tie_masks
+from ns_implicit.operators.soft_threshold import soft_threshold_with_selection, tie_masks
 from ns_implicit.errors import SelectionCapError
 import pytest
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 from ns_implicit.cli import main
 from ns_implicit.maps.elastic_net import ElasticNetMap
-from ns_implicit.sets import selection_matrices, tied_coordinates
+from ns_implicit.theory.sets import selection_matrices, tied_coordinates
 from ns_implicit.testing import (DEFAULT_EXAMPLES, KIT_SETTINGS, HypergradientMismatch,
                                  assert_hypergradient_close, build_instance, check_backend,
                                  check_hypergradient, elastic_net_instances, sample_instances)
@@ -115,7 +115,7 @@ def test_kink_instances_have_exact_verified_ties(kinky):
             # The two vertices differ: the kink is visible in the hypergradient.
             assert np.linalg.norm(inst.vertices[0] - inst.vertices[1]) > 1e-8
             # Lemma 3.2 (c): the implicit set lies in the fixed-point set (up to its radius).
-            from ns_implicit.conservative import excess
+            from ns_implicit.theory.conservative import excess
             assert excess(inst.vertices, inst.fixed_point_vertices) <= \
                 inst.fixed_point_radius + 1e-10 * np.abs(inst.vertices).max()
         else:

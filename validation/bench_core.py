@@ -46,7 +46,7 @@ import numpy as np
 import ns_implicit
 from ns_implicit import (ElasticNetMap, aid_cg, aid_fp, aid_gmres, exact, fixed_point_iteration,
                          hypergradient, itd, itd_forward, make_sparse_regression)
-from ns_implicit.outer import ValidationMSE
+from ns_implicit.bilevel.outer import ValidationMSE
 
 SIZES = ((500, 100), (5000, 100), (5000, 1000))
 LAM1S = (2e-2, 2e-3)

@@ -56,8 +56,8 @@ import ns_implicit  # noqa: E402
 from ns_implicit import (StochasticElasticNetMap, fixed_point_iteration,  # noqa: E402
                          make_sparse_regression, nsid, sid)
 from ns_implicit.methods.nsid import StepSizeWarning, step_sizes  # noqa: E402
-from ns_implicit.outer import ValidationMSE  # noqa: E402
-from ns_implicit.sampling import spawn  # noqa: E402
+from ns_implicit.bilevel.outer import ValidationMSE  # noqa: E402
+from ns_implicit.solvers.sampling import spawn  # noqa: E402
 
 LAM = np.array([0.1, 0.01])
 BATCH = 100

@@ -68,10 +68,10 @@ from scipy.stats import norm
 from ns_implicit import (ElasticNetProblem, StochasticElasticNetMap, aid_fp, exact,
                          fixed_point_iteration, make_sparse_regression, nsid)
 from ns_implicit.methods.nsid import step_sizes
-from ns_implicit.outer import ValidationMSE
-from ns_implicit.prox import soft_threshold_with_selection
-from ns_implicit.sampling import BatchStream, spawn
-from ns_implicit.selection import ProxGradientSelection
+from ns_implicit.bilevel.outer import ValidationMSE
+from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
+from ns_implicit.solvers.sampling import BatchStream, spawn
+from ns_implicit.maps.selection import ProxGradientSelection
 
 LAM_FIG1 = np.array([0.02, 0.002])
 LAM_NSID = np.array([0.05, 0.01])

@@ -24,7 +24,7 @@ import numpy as np
 from ns_implicit import (StochasticElasticNetMap, exact, fixed_point_iteration,
                          make_sparse_regression, nsid, sid)
 from ns_implicit.methods.nsid import StepSizeWarning
-from ns_implicit.outer import ValidationMSE
+from ns_implicit.bilevel.outer import ValidationMSE
 
 
 def instance(paper):

@@ -81,8 +81,8 @@ def format_table(reports):
 
 
 def run(args):
-    from .._validation import check_positive_float, check_positive_int
-    from ..testing import assertions as kit
+    from ns_implicit._validation import check_positive_float, check_positive_int
+    from ns_implicit.testing import assertions as kit
     for name, default in (("examples", kit.DEFAULT_EXAMPLES), ("rtol", kit.RTOL),
                           ("atol", kit.ATOL), ("kink_tol", kit.KINK_TOL),
                           ("timeout", kit.TIMEOUT)):

@@ -50,7 +50,7 @@ def config_from_args(args):
 
 
 def _check_config(config):
-    from .._validation import check_positive_float, check_positive_int
+    from ns_implicit._validation import check_positive_float, check_positive_int
     check_positive_int(config["p"], "--p")
     check_positive_int(config["n_train"], "--n-train")
     check_positive_int(config["seeds"], "--seeds")
@@ -64,9 +64,9 @@ def _check_config(config):
 
 def run_instances(config, seeds, *, progress=None):
     """Check one instance per seed; returns ``(results, skipped)`` (``skipped``: seed -> reason)."""
-    from ..errors import SelectionCapError
-    from ..theory.check import check_instance
-    from ..theory.instances import DegenerateKinkError, random_instance
+    from ns_implicit.errors import SelectionCapError
+    from ns_implicit.theory.check import check_instance
+    from ns_implicit.theory.instances import DegenerateKinkError, random_instance
     results, skipped = [], {}
     for seed in seeds:
         try:
@@ -162,7 +162,7 @@ def plot(doc, out):
 
 
 def run(args):
-    from .. import __version__
+    from ns_implicit import __version__
     config = config_from_args(args)
     _check_config(config)
     start = time.perf_counter()

@@ -56,7 +56,7 @@ def add_arguments(p):
 
 
 def load_problem(path, dtype):
-    from ..problems.elastic_net import ElasticNetProblem
+    from ns_implicit.problems.elastic_net import ElasticNetProblem
     if path is None:
         return ElasticNetProblem.synthetic(dtype=dtype)
     with np.load(path) as data:
@@ -68,7 +68,7 @@ def load_problem(path, dtype):
 
 
 def run(args):
-    from ..bilevel import EarlyStopWarning
+    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
     start = time.perf_counter()
     dtype = np.float32 if args.float32 else np.float64
     if args.tol is None:
@@ -86,10 +86,10 @@ def run(args):
 
 def run_stochastic(args, problem, lam, dtype, start):
     """``--method nsid|sid``: NSID-Bilevel (THEORY §10) at the deterministic inner solution."""
-    from ..bilevel import EarlyStopWarning
-    from ..maps.stochastic_elastic_net import StochasticElasticNetMap
-    from ..methods.nsid import DivergenceWarning, StepSizeWarning
-    from ..stochastic import stochastic_hypergradient
+    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
+    from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+    from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning
+    from ns_implicit.bilevel.stochastic import stochastic_hypergradient
     smap = StochasticElasticNetMap.from_map(problem.map, args.batch_size)
     with warnings.catch_warnings(record=True) as caught:
         for category in (EarlyStopWarning, StepSizeWarning, DivergenceWarning):
@@ -124,7 +124,7 @@ def _emit(args, out, caught, start):
     """Warnings to stderr, then one JSON object (``--json``) or a table on stdout."""
     import sys
 
-    from ..bilevel import EarlyStopWarning
+    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
     out["seconds"] = time.perf_counter() - start
     for w in caught:
         kind = "stopped early" if issubclass(w.category, EarlyStopWarning) else "warning"

@@ -12,6 +12,6 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..experiments.plot import plot_file
+    from ns_implicit.experiments.plot import plot_file
     print(f"plotted {plot_file(args.results, args.out)}", file=sys.stderr)
     return 0

@@ -56,15 +56,15 @@ def add_arguments(p):
 
 
 def run(args):
-    from .._threads import blas_threads
+    from ns_implicit._threads import blas_threads
 
     with blas_threads(args.blas_threads):
         return _run(args)
 
 
 def _run(args):
-    from ..attack import check_epsilon, poison_attack, random_box_noise, train
-    from ..problems.poisoning import PoisoningProblem
+    from ns_implicit.problems.attack import check_epsilon, poison_attack, random_box_noise, train
+    from ns_implicit.problems.poisoning import PoisoningProblem
     start = time.perf_counter()
     epsilon = check_epsilon(args.epsilon)
     dtype = np.float32 if args.float32 else np.float64

@@ -23,8 +23,8 @@ def add_arguments(p):
 
 
 def run(args):
-    from ..experiments import results
-    from ..experiments.plot import plot_file
+    from ns_implicit.experiments import results
+    from ns_implicit.experiments.plot import plot_file
     module = importlib.import_module(f"ns_implicit.experiments.{EXPERIMENTS[args.experiment]}")
     config = dict(module.QUICK if args.quick else module.PAPER)
     seeds = args.seeds if args.seeds else config["seeds"]

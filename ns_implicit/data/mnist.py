@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._validation import check_positive_int
+from ns_implicit._validation import check_positive_int
 
 N_PIXELS = 28 * 28
 N_CLASSES = 10

@@ -12,12 +12,12 @@ import time
 
 import numpy as np
 
-from .. import methods
-from ..problems.elastic_net import ElasticNetProblem
-from ..problems.synthetic import make_sparse_regression
-from ..solver import fixed_point_iteration
-from .rates import fit_rate
-from .results import Progress
+import ns_implicit.methods as methods
+from ns_implicit.problems.elastic_net import ElasticNetProblem
+from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
+from ns_implicit.experiments.rates import fit_rate
+from ns_implicit.experiments.results import Progress
 
 NAME = "enet-deterministic"
 

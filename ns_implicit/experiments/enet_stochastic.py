@@ -14,14 +14,14 @@ import warnings
 
 import numpy as np
 
-from .. import methods
-from ..maps.stochastic_elastic_net import StochasticElasticNetMap
-from ..methods.nsid import StepSizeWarning, nsid, sid
-from ..outer import ValidationMSE
-from ..problems.synthetic import make_sparse_regression
-from ..sampling import spawn
-from ..solver import fixed_point_iteration
-from .results import Progress
+import ns_implicit.methods as methods
+from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+from ns_implicit.methods.nsid import StepSizeWarning, nsid, sid
+from ns_implicit.bilevel.outer import ValidationMSE
+from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.solvers.sampling import spawn
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
+from ns_implicit.experiments.results import Progress
 
 NAME = "enet-stochastic"
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .results import load
+from ns_implicit.experiments.results import load
 
 STYLES = {"itd": "-", "aid-fp": "--", "aid-cg": ":", "nsid-dec": "--", "sid-dec": ":",
           "nsid-const": "-.", "sid-const": (0, (1, 3))}

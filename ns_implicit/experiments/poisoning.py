@@ -33,16 +33,16 @@ import warnings
 
 import numpy as np
 
-from .. import methods
-from .._threads import blas_threads
-from ..errors import NotContractiveError
-from ..inner.logistic import MAX_ACTIVE_BLOCK
-from ..maps.stochastic_poisoning import StochasticPoisoningMap
-from ..methods.nsid import DivergenceWarning, nsid, sid
-from ..problems.poisoning import PoisoningProblem
-from ..sampling import spawn
-from ..solver import fixed_point_iteration
-from .results import Progress
+import ns_implicit.methods as methods
+from ns_implicit._threads import blas_threads
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps.logistic import MAX_ACTIVE_BLOCK
+from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+from ns_implicit.methods.nsid import DivergenceWarning, nsid, sid
+from ns_implicit.problems.poisoning import PoisoningProblem
+from ns_implicit.solvers.sampling import spawn
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
+from ns_implicit.experiments.results import Progress
 
 NAME = "poisoning"
 

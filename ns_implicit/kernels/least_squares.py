@@ -6,7 +6,7 @@
 
 import numpy as np
 
-from .._jit import njit
+from ns_implicit._jit import njit
 
 
 @njit

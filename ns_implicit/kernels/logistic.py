@@ -1,7 +1,7 @@
 """Kernels of the multinomial logistic (softmax cross-entropy) step, THEORY.md §11.3.
 
 Row-wise pieces only; the products with the design (``X̃ W``, ``X̃ᵀ R``) are BLAS calls
-made by :mod:`ns_implicit.inner.logistic`. With ``P = softmax(Z)`` row-wise and ``Y`` the
+made by :mod:`ns_implicit.steps.logistic`. With ``P = softmax(Z)`` row-wise and ``Y`` the
 one-hot labels:
 
     softmax_cross_entropy:  P, R = P - Y and Σ_i CE_i = Σ_i [logsumexp(z_i) - z_{i,y_i}]
@@ -14,7 +14,7 @@ Reductions are accumulated in float64 whatever the dtype of the arrays.
 
 import numpy as np
 
-from .._jit import njit
+from ns_implicit._jit import njit
 
 
 @njit

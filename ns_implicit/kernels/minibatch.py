@@ -19,7 +19,7 @@ the least-squares step in compiled code (the fast path of
 
 import numpy as np
 
-from .._jit import njit
+from ns_implicit._jit import njit
 
 
 @njit

@@ -8,7 +8,7 @@ set at a tie). ``∂S/∂u = diag(m)`` and ``∂S/∂τ = -sign(u) ⊙ m``.
 
 import numpy as np
 
-from .._jit import njit
+from ns_implicit._jit import njit
 
 
 @njit

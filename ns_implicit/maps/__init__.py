@@ -15,7 +15,7 @@ and on nothing else):
     ``__call__(w) -> Φ(w, λ)``;
     ``selection(w, mask=None) -> Selection``: the oracle of THEORY §7.
 
-``Selection`` (one ``(A, B) ∈ D_Φ(w, λ)``, see :mod:`ns_implicit.selection`)
+``Selection`` (one ``(A, B) ∈ D_Φ(w, λ)``, see :mod:`ns_implicit.maps.selection`)
     ``active`` (indices where rows of ``A``, ``B`` may be nonzero), ``A(x)``, ``AT(v)``,
     ``B(y)``, ``BT(v)``, and ``restricted_matrix()`` = dense ``(I - A)[S, S]``
     (needed by :func:`~ns_implicit.methods.exact.exact` only).

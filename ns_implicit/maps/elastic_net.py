@@ -8,12 +8,12 @@ contraction factor.
 
 import numpy as np
 
-from .._validation import as_float_array, check_hyperparameters
-from ..errors import NotContractiveError
-from ..inner.least_squares import LeastSquaresStep
-from ..kernels.least_squares import gram_prox_gradient_step, prox_gradient_step
-from ..prox import soft_threshold_with_selection
-from ..selection import ProxGradientSelection
+from ns_implicit._validation import as_float_array, check_hyperparameters
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps.least_squares import LeastSquaresStep
+from ns_implicit.kernels.least_squares import gram_prox_gradient_step, prox_gradient_step
+from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
+from ns_implicit.maps.selection import ProxGradientSelection
 
 
 class ElasticNetMap:
@@ -23,7 +23,7 @@ class ElasticNetMap:
     ----------
     X, y : training data (``X`` dense or ``scipy.sparse``; float32 or float64).
     step : ``"paper"`` for ``γ(λ2) = 2/(L + μ + 2λ2)`` or a fixed positive float.
-    gram : ``"auto"``, True or False (see :class:`~ns_implicit.inner.least_squares.LeastSquaresStep`).
+    gram : ``"auto"``, True or False (see :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`).
     tie_active : bool
         Tie rule of the selection: False (reference) makes ``|u_i| = τ`` inactive,
         True makes it active (the other vertex of the conservative set).

@@ -1,7 +1,7 @@
 """The data-poisoning fixed-point map, THEORY.md §11.3.
 
 ``Φ(w, λ) = S_{γλ1}(T(w, λ))`` with ``T`` the multinomial-logistic gradient step of
-:mod:`ns_implicit.inner.logistic`: proximal gradient on
+:mod:`ns_implicit.steps.logistic`: proximal gradient on
 
     ℓ(W; Λ) + (λ2/2)‖W‖²_F + λ1‖W‖₁,
 
@@ -16,12 +16,12 @@ import copy
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_float
-from ..errors import NotContractiveError
-from ..inner.logistic import MultinomialLogisticStep, check_noise
-from ..kernels.least_squares import prox_gradient_step
-from ..prox import soft_threshold_with_selection
-from ..selection import ProxGradientSelection
+from ns_implicit._validation import as_float_array, check_positive_float
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps.logistic import MultinomialLogisticStep, check_noise
+from ns_implicit.kernels.least_squares import prox_gradient_step
+from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
+from ns_implicit.maps.selection import ProxGradientSelection
 
 
 class PoisoningMap:
@@ -35,7 +35,7 @@ class PoisoningMap:
     n_classes : c (10 for MNIST).
     step : ``"paper"`` (``γ = 2/(L' + μ' + 2λ2)``, ``L', μ'`` divided by ``opt_L_mu_div``,
         default ``n_classes`` = the paper's 10 on MNIST),
-        ``"safe"`` (proven contraction) or a float; see :mod:`ns_implicit.inner.logistic`.
+        ``"safe"`` (proven contraction) or a float; see :mod:`ns_implicit.steps.logistic`.
     noise_ref : the noise at which ``γ`` is computed (the paper: the initial noise; default 0).
     tie_active : the tie rule of the selection (False: ``|u_i| = τ`` inactive).
     """

@@ -2,17 +2,17 @@
 
 ``Φ(w, λ) = G(T(w, λ), λ)`` with ``G = S_{τ(λ)}``, ``τ(λ) = γ(λ2) λ1``, and the
 least-squares step ``T`` known through minibatches ``T̂(w, λ, ξ)``
-(:class:`~ns_implicit.inner.minibatch_least_squares.MinibatchLeastSquares`). ``.at(lam)``
+(:class:`~ns_implicit.steps.minibatch_least_squares.MinibatchLeastSquares`). ``.at(lam)``
 implements the stochastic composite map protocol documented in
 :mod:`ns_implicit.methods.nsid`, including its optional compiled linear-system loop.
 """
 
 import numpy as np
 
-from ..inner.minibatch_least_squares import MinibatchLeastSquares
-from ..kernels.minibatch import stochastic_linear_system
-from .elastic_net import ElasticNetMap
-from .stochastic import StochasticMap, StochasticMapAt
+from ns_implicit.steps.minibatch_least_squares import MinibatchLeastSquares
+from ns_implicit.kernels.minibatch import stochastic_linear_system
+from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.maps.stochastic import StochasticMap, StochasticMapAt
 
 # Batches handed to the compiled loop per call: bounds the index buffer to ~8 MB.
 _CHUNK_INDICES = 1 << 20

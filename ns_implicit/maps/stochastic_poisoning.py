@@ -1,15 +1,15 @@
 """The poisoning map in the stochastic composite form, THEORY.md §9 and §11.3.
 
 ``Φ(w, Λ) = S_{γλ1}(T(w, Λ))`` with the multinomial-logistic step ``T`` known through
-minibatches ``T̂(w, Λ, ξ)`` (:class:`~ns_implicit.inner.minibatch_logistic.MinibatchLogistic`;
+minibatches ``T̂(w, Λ, ξ)`` (:class:`~ns_implicit.steps.minibatch_logistic.MinibatchLogistic`;
 the paper's batch is 300 rows, THEORY §12.4). ``.at(noise)`` implements the stochastic
 composite map protocol documented in :mod:`ns_implicit.methods.nsid` (generic loop; no
 compiled linear system). ``τ = γλ1`` does not depend on ``Λ``, so ``dtau`` is None.
 """
 
-from ..inner.minibatch_logistic import MinibatchLogistic
-from .poisoning import PoisoningMap
-from .stochastic import StochasticMap, StochasticMapAt
+from ns_implicit.steps.minibatch_logistic import MinibatchLogistic
+from ns_implicit.maps.poisoning import PoisoningMap
+from ns_implicit.maps.stochastic import StochasticMap, StochasticMapAt
 
 
 class StochasticPoisoningMap(StochasticMap):

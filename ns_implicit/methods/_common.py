@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_float, check_positive_int
+from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
 
 
 def check_method_args(phi, w, u, iters, tol):

@@ -12,8 +12,8 @@ warm-starts CG at ``v0[S]`` (e.g. ``result.v`` of a previous call at a nearby po
 
 import numpy as np
 
-from ._common import check_method_args, check_warm_start
-from .result import MethodResult
+from ns_implicit.methods._common import check_method_args, check_warm_start
+from ns_implicit.methods.result import MethodResult
 
 
 def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):

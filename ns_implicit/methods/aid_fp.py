@@ -12,8 +12,8 @@ call at a nearby point, as in an outer optimisation loop); the limit does not de
 
 import numpy as np
 
-from ._common import check_method_args, check_warm_start
-from .result import MethodResult
+from ns_implicit.methods._common import check_method_args, check_warm_start
+from ns_implicit.methods.result import MethodResult
 
 
 def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):

@@ -7,8 +7,8 @@ so GMRES (not CG) is the Krylov method, restarted every ``RESTART`` iterations.
 
 import numpy as np
 
-from ._common import check_method_args, rel
-from .result import MethodResult
+from ns_implicit.methods._common import check_method_args, rel
+from ns_implicit.methods.result import MethodResult
 
 #: GMRES restart length (SciPy's default).
 RESTART = 20

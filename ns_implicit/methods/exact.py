@@ -11,8 +11,8 @@ yardstick every other method is measured against.
 
 import numpy as np
 
-from ._common import check_method_args
-from .result import MethodResult
+from ns_implicit.methods._common import check_method_args
+from ns_implicit.methods.result import MethodResult
 
 
 def _solve(M, rhs):

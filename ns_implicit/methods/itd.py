@@ -9,8 +9,8 @@ trajectory backwards:
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_float, check_positive_int
-from .result import MethodResult
+from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
+from ns_implicit.methods.result import MethodResult
 
 
 def itd(phi, trajectory, u):
@@ -36,7 +36,7 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=1e-10, on_step=None):
     Stops after ``iters`` steps or when ``‖w_{s+1} - w_s‖ <= tol ‖w_{s+1}‖`` (``tol=0``: exactly
     ``iters`` steps, since ``J_t`` keeps converging after ``w_t`` has stopped moving). Returns the
     ``p × m`` Jacobian ``J_t`` as ``value``, with ``result.w = w_t`` and
-    ``result.support_identified_at`` as in :class:`~ns_implicit.solver.SolveResult`.
+    ``result.support_identified_at`` as in :class:`~ns_implicit.solvers.fixed_point.SolveResult`.
     ``on_step(t, w_t, J_t)`` is called after each step (e.g. to record ``J_tᵀ ∇E(w_t)``).
     """
     iters = check_positive_int(iters, "iters", minimum=0)

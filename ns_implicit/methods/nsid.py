@@ -31,12 +31,12 @@ NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``:
     ``Φ(·, λ)``, used for the default step sizes); ``check_point(w, name) -> w``.
 ``n_samples``, ``batch_size``
     the ``n`` rows ``ξ`` is drawn from and ``b = |ξ|``; NSID deals the batches through
-    :class:`~ns_implicit.sampling.BatchStream` (by default shuffled epochs, as in the paper).
+    :class:`~ns_implicit.solvers.sampling.BatchStream` (by default shuffled epochs, as in the paper).
 ``tau``, ``dtau``, ``tie_active``
     ``G = S_τ``: the threshold ``τ(λ)``, its gradient ``∇τ(λ)`` (length ``n_hyper``, or None
     when ``τ`` does not depend on ``λ``) and the tie rule; the selection of ``G`` at a point is made with
-    :func:`~ns_implicit.prox.soft_threshold_with_selection` and used through
-    :class:`~ns_implicit.selection.ProxGradientSelection`
+    :func:`~ns_implicit.operators.soft_threshold.soft_threshold_with_selection` and used through
+    :class:`~ns_implicit.maps.selection.ProxGradientSelection`
     (``A_G = diag(m)``, ``B_G = -(m ⊙ s) ∇τᵀ``).
 ``sample(w, stream) -> lin``
     ``T̂(w, λ, ξ)`` on the next batch of ``stream``; ``lin.vjp_w(x) = ∂_1T̂ᵀ x`` (and, for
@@ -59,12 +59,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_float, check_positive_int
-from ..errors import NotContractiveError
-from ..prox import soft_threshold_with_selection
-from ..sampling import BatchStream, spawn
-from ..selection import ProxGradientSelection
-from .result import MethodResult
+from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
+from ns_implicit.solvers.sampling import BatchStream, spawn
+from ns_implicit.maps.selection import ProxGradientSelection
+from ns_implicit.methods.result import MethodResult
 
 STEPS = ("dec", "const")
 
@@ -238,7 +238,7 @@ def nsid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, be
     history : keep ``ĝ`` after every iteration in ``result.history``.
     compiled : use ``F.stochastic_linear_system`` when ``F`` has it (same iterates, faster).
     sampling : ``"epoch"`` (the paper's shuffled epochs) or ``"iid"`` (independent batches,
-        the theory's Assumption 5.3); see :mod:`ns_implicit.sampling`.
+        the theory's Assumption 5.3); see :mod:`ns_implicit.solvers.sampling`.
 
     Returns a :class:`StochasticResult` (``value`` = ``ĝ``, length ``n_hyper``).
     """

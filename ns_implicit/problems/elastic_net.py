@@ -11,11 +11,11 @@ scikit-learn's ``ElasticNet(alpha, l1_ratio)`` minimises
 
 import numpy as np
 
-from ..bilevel import hypergradient
-from ..maps.elastic_net import ElasticNetMap
-from ..outer import ValidationMSE
-from ..solver import fixed_point_iteration
-from .synthetic import make_sparse_regression
+from ns_implicit.bilevel.hypergradient import hypergradient
+from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.bilevel.outer import ValidationMSE
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
+from ns_implicit.problems.synthetic import make_sparse_regression
 
 
 def from_sklearn(alpha, l1_ratio):
@@ -61,7 +61,7 @@ class ElasticNetProblem:
         return self.map.lam1_max
 
     def solve(self, lam, **kwargs):
-        """Fixed-point iteration for ``w(λ)`` (see :func:`~ns_implicit.solver.fixed_point_iteration`)."""
+        """Fixed-point iteration for ``w(λ)`` (see :func:`~ns_implicit.solvers.fixed_point.fixed_point_iteration`)."""
         return fixed_point_iteration(self.map.at(lam), **kwargs)
 
     def outer_value(self, lam, *, tol=1e-13, max_iter=200_000):
@@ -69,5 +69,5 @@ class ElasticNetProblem:
         return self.outer.value(self.solve(lam, tol=tol, max_iter=max_iter).w)
 
     def hypergradient(self, lam, method="exact", **kwargs):
-        """``[∂f/∂λ1, ∂f/∂λ2]`` (see :func:`~ns_implicit.bilevel.hypergradient`)."""
+        """``[∂f/∂λ1, ∂f/∂λ2]`` (see :func:`~ns_implicit.bilevel.hypergradient.hypergradient`)."""
         return hypergradient(self.map, self.outer, lam, method, **kwargs)

@@ -11,7 +11,7 @@ support stays optimal until a *breakpoint*: an inactive ``j`` reaches ``|c_j| = 
 enters), or an active ``i`` reaches ``w_i = 0`` (it leaves). At a breakpoint that coordinate is
 tied, ``|u_j| = γλ1 = τ`` (THEORY §11.1).
 
-:class:`SupportPath` is built from a :class:`~ns_implicit.inner.least_squares.LeastSquaresStep`
+:class:`SupportPath` is built from a :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`
 through ``hessian_block``, ``hessian_vector`` and ``b`` only, so it serves the Gram and the
 matrix-free paths alike. All of it is computed in float64.
 """

@@ -19,7 +19,7 @@ other than vectors):
     steps at a rate set by ``√cond``.
 ``exact``
     The same system by a direct (Cholesky, float64) solve: the restricted block is formed by
-    :meth:`~ns_implicit.inner.logistic.LogisticLinearization.jac_w_block` from two
+    :meth:`~ns_implicit.steps.logistic.LogisticLinearization.jac_w_block` from two
     ``n × |S|`` products (``O(n|S|²)`` time, ``|S|²`` memory). Chosen over a tightly
     converged CG because it is an independent yardstick (a second Krylov solve would agree
     with AID-CG by construction) and because ``|S|`` is small here: at the paper's
@@ -37,13 +37,13 @@ of 30% of the training set for ``p = 0.3 n``). Ours are ``p`` distinct rows.
 
 import numpy as np
 
-from .._validation import as_float_array, check_positive_int
-from ..bilevel import hypergradient
-from ..data.mnist import N_CLASSES, mnist_split
-from ..inner.logistic import check_labels
-from ..kernels.logistic import softmax_cross_entropy
-from ..maps.poisoning import PoisoningMap
-from ..solver import fixed_point_iteration
+from ns_implicit._validation import as_float_array, check_positive_int
+from ns_implicit.bilevel.hypergradient import hypergradient
+from ns_implicit.data.mnist import N_CLASSES, mnist_split
+from ns_implicit.steps.logistic import check_labels
+from ns_implicit.kernels.logistic import softmax_cross_entropy
+from ns_implicit.maps.poisoning import PoisoningMap
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 #: Reverse-mode methods usable with a million hyperparameters.
 METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd")
@@ -160,7 +160,7 @@ class PoisoningProblem:
 
     # -- solving and differentiating -------------------------------------------
     def solve(self, noise, **kwargs):
-        """Train on the poisoned data: :func:`~ns_implicit.solver.fixed_point_iteration`."""
+        """Train on the poisoned data: :func:`~ns_implicit.solvers.fixed_point.fixed_point_iteration`."""
         return fixed_point_iteration(self.map.at(noise), **kwargs)
 
     def outer_value(self, noise, *, tol=1e-13, max_iter=200_000):
@@ -168,7 +168,7 @@ class PoisoningProblem:
         return self.outer.value(self.solve(noise, tol=tol, max_iter=max_iter).w)
 
     def hypergradient(self, noise, method="aid-cg", **kwargs):
-        """``∇f(Λ)`` (flat, length ``p·f``; see :func:`~ns_implicit.bilevel.hypergradient`)."""
+        """``∇f(Λ)`` (flat, length ``p·f``; see :func:`~ns_implicit.bilevel.hypergradient.hypergradient`)."""
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)} for the poisoning "
                              f"problem (forward modes would build p*f columns); got {method!r}.")

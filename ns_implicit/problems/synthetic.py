@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_positive_float, check_positive_int
+from ns_implicit._validation import check_positive_float, check_positive_int
 
 
 @dataclass

@@ -18,11 +18,11 @@ The same over a seeded batch, with a summary table: ``ns-implicit check-backend 
 
 from hypothesis import HealthCheck, settings
 
-from .assertions import (ATOL, DEFAULT_EXAMPLES, KINK_TOL, RTOL, TIMEOUT, CheckReport,
+from ns_implicit.testing.assertions import (ATOL, DEFAULT_EXAMPLES, KINK_TOL, RTOL, TIMEOUT, CheckReport,
                          HypergradientMismatch, assert_hypergradient_close, check_backend,
                          check_hypergradient)
-from .instance import Instance, InstanceSpec
-from .strategies import (InstanceRanges, build_instance, elastic_net_instances, instance_specs,
+from ns_implicit.testing.instance import Instance, InstanceSpec
+from ns_implicit.testing.strategies import (InstanceRanges, build_instance, elastic_net_instances, instance_specs,
                          sample_instances)
 
 #: Hypothesis settings for tests drawing instances: building one solves a small problem, so no

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_positive_float, check_positive_int
-from ..conservative import distance_to_hull, nearest_point_in_hull
-from ._call import call_with_timeout
-from .instance import Instance
+from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit.theory.conservative import distance_to_hull, nearest_point_in_hull
+from ns_implicit.testing._call import call_with_timeout
+from ns_implicit.testing.instance import Instance
 
 #: Default relative tolerance at generic points. The reference is exact to ~1e-12 (closed-form
 #: polish of w*, direct solve in float64, condition numbers <= 1e2 / lam2_ratio); 1e-5 admits a
@@ -230,7 +230,7 @@ def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=
     After a timeout the remaining instances are reported as ``not-run``: the abandoned call
     may still be running and would distort every later time limit.
     """
-    from .strategies import sample_instances
+    from ns_implicit.testing.strategies import sample_instances
     _tolerances(rtol, atol, kink_tol, timeout)
     _check_kink_set(kink_set)
     if instances is None:

@@ -13,13 +13,13 @@ Every instance is built by :func:`build_instance` from an :class:`InstanceSpec`:
    inactive coordinate reaches ``|c_j| = λ1`` or an active one reaches ``w_i = 0``. At that ``λ1``
    the coordinate is tied: ``|u_j| = γλ1 = τ`` (THEORY §11.1). ``λ1`` is then moved by a few
    units in the last place until the tie holds exactly in the library's float64 arithmetic
-   (``|T(w*, λ)_j| == τ``), and the tie is verified with :func:`ns_implicit.prox.tie_masks`.
+   (``|T(w*, λ)_j| == τ``), and the tie is verified with :func:`ns_implicit.operators.soft_threshold.tie_masks`.
    ``kink="near"`` stops at relative distance ``kink_offset`` before the breakpoint instead.
 4. The reference hypergradient is ``ElasticNetProblem.hypergradient(lam, method="exact")``
    evaluated at ``w*`` (warm start, no further step); at a kink the vertex hypergradients
-   ``∇_2E + Jᵀ∇_1E`` for every ``J`` of :func:`ns_implicit.sets.implicit_jacobians` are
+   ``∇_2E + Jᵀ∇_1E`` for every ``J`` of :func:`ns_implicit.theory.sets.implicit_jacobians` are
    attached, and the reference is verified to be one of them; so are the extreme points of
-   :func:`ns_implicit.sets.fixed_point_set` (the set (11) where unrolled differentiation
+   :func:`ns_implicit.theory.sets.fixed_point_set` (the set (11) where unrolled differentiation
    ends up at a kink) with its certified radius.
 
 A spec whose instance cannot be built as asked (the drawn point is too close to a kink for a
@@ -35,12 +35,12 @@ import numpy as np
 import scipy.spatial
 from hypothesis import strategies as st
 
-from ..bilevel import EarlyStopWarning
-from ..errors import SelectionCapError
-from ..problems.elastic_net import ElasticNetProblem
-from ..problems.enet_path import SupportPath
-from ..prox import tie_masks
-from .instance import Instance, InstanceSpec
+from ns_implicit.bilevel.hypergradient import EarlyStopWarning
+from ns_implicit.errors import SelectionCapError
+from ns_implicit.problems.elastic_net import ElasticNetProblem
+from ns_implicit.problems.enet_path import SupportPath
+from ns_implicit.operators.soft_threshold import tie_masks
+from ns_implicit.testing.instance import Instance, InstanceSpec
 
 #: A generic instance keeps every coordinate at least this far (relative to ``τ``) from its
 #: threshold, so a candidate whose inner solve is accurate to ~1e-6 finds the same support.
@@ -245,8 +245,8 @@ def _hull_vertices(points):
 
 def _kink_sets(problem, phi, w):
     """Vertex hypergradients of the implicit set (10) and of the inner approximation of the
-    fixed-point set (11) with its certified radius (THEORY §6; :mod:`ns_implicit.sets`)."""
-    from ..sets import fixed_point_set, implicit_jacobians
+    fixed-point set (11) with its certified radius (THEORY §6; :mod:`ns_implicit.theory.sets`)."""
+    from ns_implicit.theory.sets import fixed_point_set, implicit_jacobians
     vertices = _hypergradients(problem, w, implicit_jacobians(phi, w, MAX_VERTICES))
     elements, radius = fixed_point_set(phi, w, cap=FIXED_POINT_CAP)
     # ‖Jᵀg - J'ᵀg‖ <= ‖J - J'‖_F ‖g‖ turns the Frobenius radius into one for hypergradients.

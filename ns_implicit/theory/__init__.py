@@ -10,9 +10,9 @@
   measured excess with the bounds, iteration by iteration.
 """
 
-from .bounds import (aid_beats_itd_from, aid_fp_bound, itd_bound, itd_bound_after_identification,
+from ns_implicit.theory.bounds import (aid_beats_itd_from, aid_fp_bound, itd_bound, itd_bound_after_identification,
                      jacobian_norm_bound, support_identified_at)
-from .constants import ElasticNetConstants, elastic_net_constants, kink_margin
+from ns_implicit.theory.constants import ElasticNetConstants, elastic_net_constants, kink_margin
 
 __all__ = ["ElasticNetConstants", "aid_beats_itd_from", "aid_fp_bound", "elastic_net_constants",
            "itd_bound", "itd_bound_after_identification", "jacobian_norm_bound", "kink_margin",

@@ -3,7 +3,7 @@
 Every function takes the constants ``c`` (anything with attributes ``q, L_Phi, nu1, nu2``,
 e.g. :class:`~ns_implicit.theory.constants.ElasticNetConstants`) and broadcasts over arrays
 of iteration counts. The bounds are statements in the operator norm; a measured Frobenius
-excess is larger (see :mod:`ns_implicit.conservative`), so comparing it with these curves
+excess is larger (see :mod:`ns_implicit.theory.conservative`), so comparing it with these curves
 can only over-report violations, never hide one.
 
 Validity (THEORY §8): each bound holds only once the iterates are within ``R`` of ``w*``

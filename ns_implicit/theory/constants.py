@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..prox import MAX_SELECTIONS
-from ..sets import _ties, selections
+from ns_implicit.operators.soft_threshold import MAX_SELECTIONS
+from ns_implicit.theory.sets import _ties, selections
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def elastic_net_constants(phi, w_star, *, visited=(), cap=MAX_SELECTIONS, tie_to
     ``w_star`` must be the fixed point (solved tightly; its residual is reported).
     ``visited``: points whose selections enter ``L_Φ`` (e.g. the iterates of a run; the
     selections there are enumerated with exact ties). ``tie_tol`` applies to ``w_star``
-    only (see :mod:`ns_implicit.sets`).
+    only (see :mod:`ns_implicit.theory.sets`).
     """
     w_star = phi.check_point(w_star, "w_star")
     T = phi.parent.T

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import check_positive_float, check_positive_int
-from ..maps.elastic_net import ElasticNetMap
-from ..problems.enet_path import SupportPath
-from ..problems.synthetic import make_sparse_regression
-from ..solver import fixed_point_iteration
+from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.problems.enet_path import SupportPath
+from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 #: Relative tie tolerance for constructed kinks: the closed-form tie holds to ~1e-15
 #: relative (float64 round-off of a small solve); every other coordinate is checked to be

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_positive_float, check_positive_int
+from ns_implicit._validation import check_positive_float, check_positive_int
 
 
 class Trajectory:

@@ -11,7 +11,7 @@ the full training data, or a fixed step). Its derivatives:
     ∂_λ1 T̂ = 0,     ∂_λ2 T̂ = -γ w - (dγ/dλ2)(∇f_ξ(w) + λ2 w).
 
 ``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2) because a batch of
-:class:`~ns_implicit.sampling.BatchStream` is a uniformly random subset of the rows. The
+:class:`~ns_implicit.solvers.sampling.BatchStream` is a uniformly random subset of the rows. The
 averaged map ``T̄_J = (1/J) Σ_j T̂(·, ·, ξ'_j)`` of NSID is the same step on the union of the
 ``J`` batches (THEORY §9, implementation notes), so one class serves both.
 """
@@ -21,11 +21,11 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array
-from ..kernels.minibatch import (counted_gradient, counted_hessian_vector, minibatch_gradient,
+from ns_implicit._validation import as_float_array
+from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector, minibatch_gradient,
                                  minibatch_hessian_vector)
-from ..sampling import check_batch_size
-from .least_squares import LeastSquaresStep
+from ns_implicit.solvers.sampling import check_batch_size
+from ns_implicit.steps.least_squares import LeastSquaresStep
 
 # Indices drawn per chunk when counting a long stream of batches (~8 MB of int64).
 _CHUNK_INDICES = 1 << 20
@@ -36,7 +36,7 @@ class MinibatchLeastSquares:
 
     Parameters
     ----------
-    step : :class:`~ns_implicit.inner.least_squares.LeastSquaresStep`
+    step : :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`
         The full-data step ``T``: supplies the data ``X, y`` (dense; read in place by the
         minibatch kernels, never copied) and the step size ``γ(λ2)``.
     batch_size : int in ``[1, n]``.
@@ -71,7 +71,7 @@ class MinibatchLeastSquares:
     # sample / average take their indices from a BatchStream (always in range) and a ``w``
     # the caller has validated once, so they skip the checks of ``linearize``.
     def sample(self, w, lam, stream):
-        """``T̂`` on the next batch of ``stream`` (a :class:`~ns_implicit.sampling.BatchStream`)."""
+        """``T̂`` on the next batch of ``stream`` (a :class:`~ns_implicit.solvers.sampling.BatchStream`)."""
         return MinibatchLinearization(self, w, lam, stream.next())
 
     def average(self, w, lam, stream, J):
@@ -94,9 +94,9 @@ class MinibatchLinearization:
     """``T̂(w, λ, ξ)`` and its derivatives at one point for one index multiset ``ξ``
     (``idx``, or distinct rows ``idx`` with multiplicities ``counts``).
 
-    Same interface as :class:`~ns_implicit.inner.least_squares.LeastSquaresLinearization`
+    Same interface as :class:`~ns_implicit.steps.least_squares.LeastSquaresLinearization`
     (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``, ``jac_w_block``), so it plugs
-    into :class:`~ns_implicit.selection.ProxGradientSelection`. ``value`` and ``∂_λ2 T̂``
+    into :class:`~ns_implicit.maps.selection.ProxGradientSelection`. ``value`` and ``∂_λ2 T̂``
     need ``∇f_ξ(w)`` and are computed on first use only (NSID's loop uses ``vjp_w`` alone).
     """
 

@@ -10,8 +10,8 @@ import itertools
 
 import numpy as np
 
-from .errors import SelectionCapError
-from .kernels.soft_threshold import soft_threshold_selection
+from ns_implicit.errors import SelectionCapError
+from ns_implicit.kernels.soft_threshold import soft_threshold_selection
 
 #: Default cap on the number of enumerated selections (2**ties).
 MAX_SELECTIONS = 4096

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_positive_int
+from ns_implicit._validation import check_positive_int
 
 
 def as_generator(rng, name="rng"):

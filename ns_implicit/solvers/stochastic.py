@@ -18,18 +18,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_positive_float, check_positive_int
-from .kernels.least_squares import support_equal
-from .kernels.soft_threshold import soft_threshold
-from .sampling import BatchStream, as_generator
-from .solver import SolveResult
+from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit.kernels.least_squares import support_equal
+from ns_implicit.kernels.soft_threshold import soft_threshold
+from ns_implicit.solvers.sampling import BatchStream, as_generator
+from ns_implicit.solvers.fixed_point import SolveResult
 
 STEPS = ("dec", "const")
 
 
 @dataclass
 class StochasticSolveResult(SolveResult):
-    """A :class:`~ns_implicit.solver.SolveResult` of the stochastic solver.
+    """A :class:`~ns_implicit.solvers.fixed_point.SolveResult` of the stochastic solver.
 
     ``iterations`` = steps run; ``residual`` = last relative step ``‖w_s - w_{s-1}‖/‖w_s‖``
     (it does not vanish with constant steps: there is no stopping test, ``converged`` only
@@ -51,7 +51,7 @@ def stochastic_prox_gradient(F, rng, w0=None, *, iters=1000, steps="dec", beta=N
     w0 : start (default 0); iters : number of steps (>= 0).
     steps : ``"dec"`` with ``α_s = β/(γ + s)`` (defaults ``β = γ = 2/(1 - q)``), or
         ``"const"`` with ``α_s = alpha`` in ``(0, 1]``.
-    sampling : ``"epoch"`` or ``"iid"`` (see :mod:`ns_implicit.sampling`).
+    sampling : ``"epoch"`` or ``"iid"`` (see :mod:`ns_implicit.solvers.sampling`).
     """
     iters = check_positive_int(iters, "iters", minimum=0)
     if steps not in STEPS:

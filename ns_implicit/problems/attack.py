@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_positive_float, check_positive_int
-from .errors import NotContractiveError
-from .inner.logistic import check_noise
-from .methods import aid_cg, aid_fp, exact
-from .solver import fixed_point_iteration
+from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps.logistic import check_noise
+from ns_implicit.methods import aid_cg, aid_fp, exact
+from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 ATTACK_METHODS = ("aid-cg", "aid-fp", "exact")
 

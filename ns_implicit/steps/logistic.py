@@ -48,8 +48,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg
 
-from .._validation import as_float_array, check_positive_float
-from ..kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
+from ns_implicit._validation import as_float_array, check_positive_float
+from ns_implicit.kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
 
 #: Largest feature count for which the spectrum of ``X̃ᵀX̃/n`` is computed densely.
 DENSE_SPECTRUM_MAX = 3000

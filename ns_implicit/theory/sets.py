@@ -2,7 +2,7 @@
 
 At a point ``(w, λ)`` the selection derivative ``D_Φ(w, λ)`` of ``Φ = S_{γλ1} ∘ T`` is the
 finite set of pairs ``(A, B)``, one per selection mask: every 0/1 choice at the coordinates
-where ``|u_i| = τ`` (:func:`ns_implicit.prox.tie_masks`), the mask fixed elsewhere. From it:
+where ``|u_i| = τ`` (:func:`ns_implicit.operators.soft_threshold.tie_masks`), the mask fixed elsewhere. From it:
 
 * the implicit set (10): ``{(I - A)⁻¹B : (A, B) ∈ D_Φ(w(λ), λ)}`` — :func:`implicit_jacobians`;
 * the fixed-point set (11): the fixed point of ``𝒳 ↦ {AX + B}``, infinite in general;
@@ -16,7 +16,7 @@ The enumeration cap
 -------------------
 A point with ``k`` ties has ``2**k`` selections, and set iterates multiply their sizes.
 Every function takes ``cap`` (default :data:`MAX_SELECTIONS` = 4096): the number of
-selections at one point (checked by :func:`ns_implicit.prox.tie_masks`) and the number of
+selections at one point (checked by :func:`ns_implicit.operators.soft_threshold.tie_masks`) and the number of
 elements of any set built here may not exceed it; past it a
 :class:`~ns_implicit.errors.SelectionCapError` says which set, how large, and what to change.
 
@@ -30,10 +30,10 @@ round-off; ``tie_tol`` lets its selection set be the kink's.
 
 import numpy as np
 
-from ._validation import check_positive_float, check_positive_int
-from .conservative import as_set
-from .errors import SelectionCapError
-from .prox import MAX_SELECTIONS, tie_masks
+from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit.theory.conservative import as_set
+from ns_implicit.errors import SelectionCapError
+from ns_implicit.operators.soft_threshold import MAX_SELECTIONS, tie_masks
 
 __all__ = ["MAX_SELECTIONS", "selections", "selection_matrices", "implicit_jacobians",
            "fixed_point_set", "itd_set_iterates", "itd_set_step", "aid_fp_set", "dense_pair",
@@ -74,7 +74,7 @@ def _masks(phi, w, cap, tie_tol):
 def selections(phi, w, cap=MAX_SELECTIONS, *, tie_tol=0.0):
     """All selections ``(A, B) ∈ D_Φ(w, λ)`` at ``w``: one per vertex mask (THEORY §4, §11.1).
 
-    Uses ``phi.selection(w, mask=...)`` for each mask of :func:`ns_implicit.prox.tie_masks`;
+    Uses ``phi.selection(w, mask=...)`` for each mask of :func:`ns_implicit.operators.soft_threshold.tie_masks`;
     raises :class:`~ns_implicit.errors.SelectionCapError` past ``2**ties > cap``.
     """
     cap = _check_cap(cap)
@@ -176,7 +176,7 @@ def itd_set_iterates(phi, points, *, cap=MAX_SELECTIONS, tie_tol=0.0):
 
     ``𝒟_{t} = {A X + B : (A, B) ∈ D_Φ(w_{t-1}, λ), X ∈ 𝒟_{t-1}}`` (THEORY §7 eq. (13)): every
     output ITD can produce, over all admissible selections. ``points`` is any sequence of
-    iterates (e.g. a :class:`~ns_implicit.solver.Trajectory` without its last point). Returns
+    iterates (e.g. a :class:`~ns_implicit.solvers.fixed_point.Trajectory` without its last point). Returns
     a list of arrays ``(N_t, p, m)``. A run that stays on a tie doubles the set at every
     step: expect :class:`~ns_implicit.errors.SelectionCapError` after ``log2(cap)`` such steps.
     """

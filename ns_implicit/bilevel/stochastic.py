@@ -2,7 +2,7 @@
 
 1. inner solve for ``w_t``: deterministic fixed-point iteration of ``Φ(·, λ)`` (the paper's
    experiments, ``last_det``) or the stochastic proximal gradient of
-   :mod:`ns_implicit.stochastic_solver`;
+   :mod:`ns_implicit.solvers.stochastic`;
 2. ``u = ∇_1E(w_t, λ)``;
 3. NSID (or SID) at ``(λ, w_t, u)`` with samples independent of step 1;
 4. ``ĝ = ∇_2E(w_t, λ) + (A_G B̄_T + B_G)ᵀ v_K``.
@@ -10,7 +10,7 @@
 Sample accounting as in the paper (THEORY §12): ``samples_used = (K + J)·b`` and
 ``epochs = samples_used / n`` count the hypergradient's samples; a stochastic inner solve
 reports its own ``inner.samples_used``. NSID/SID are kept out of
-:func:`ns_implicit.bilevel.hypergradient`, whose deterministic methods take no sampling
+:func:`ns_implicit.bilevel.hypergradient.hypergradient`, whose deterministic methods take no sampling
 arguments.
 """
 
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import describe
-from .bilevel import EarlyStopWarning
-from .methods.nsid import StochasticResult, nsid, sid
-from .sampling import as_generator, spawn
-from .solver import SolveResult, fixed_point_iteration
-from .stochastic_solver import stochastic_prox_gradient
+from ns_implicit._validation import describe
+from ns_implicit.bilevel.hypergradient import EarlyStopWarning
+from ns_implicit.methods.nsid import StochasticResult, nsid, sid
+from ns_implicit.solvers.sampling import as_generator, spawn
+from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
+from ns_implicit.solvers.stochastic import stochastic_prox_gradient
 
 STOCHASTIC_METHODS = ("nsid", "sid")
 INNER_SOLVERS = ("deterministic", "stochastic")
@@ -74,7 +74,7 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
     history : keep ``ĝ`` after every NSID/SID iteration.
     allow_empty_support : return ``∇_2E`` instead of raising when ``w_t = 0``.
 
-    Warns :class:`~ns_implicit.bilevel.EarlyStopWarning` when the deterministic inner solve
+    Warns :class:`~ns_implicit.bilevel.hypergradient.EarlyStopWarning` when the deterministic inner solve
     stops before ``inner_tol``.
     """
     if method not in STOCHASTIC_METHODS:

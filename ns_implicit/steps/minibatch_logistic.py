@@ -6,13 +6,13 @@ For a minibatch ``ξ`` of training rows (a multiset: distinct rows ``r`` with mu
     T̂(W, Λ, ξ) = W - γ (∇ℓ_ξ(W; Λ) + λ2 W),    ∇ℓ_ξ = (1/|ξ|) Σ_r c_r x̃_r (p_r - y_r)ᵀ,
 
 with the poisoned rows of ``ξ`` carrying their noise. Its derivatives are those of
-:mod:`ns_implicit.inner.logistic` with the sums over ``ξ``: ``∂_wT̂ = I - γ(∇²ℓ_ξ + λ2 I)``
+:mod:`ns_implicit.steps.logistic` with the sums over ``ξ``: ``∂_wT̂ = I - γ(∇²ℓ_ξ + λ2 I)``
 (symmetric) and ``(∂_ΛT̂)ᵀ[V]`` nonzero only on the rows of ``Λ`` whose training row is in
 ``ξ``: row ``r`` is ``-(γ c_r/|ξ|)(Vρ_r + Wδ_r)ᵀ`` with ``ρ_r = p_r - y_r`` and
 ``δ_r = softmax'(p_r)[Vᵀx̃_r]`` (THEORY §11.3 restricted to the batch). A batch of
-:class:`~ns_implicit.sampling.BatchStream` is a uniformly random subset of the rows, so
+:class:`~ns_implicit.solvers.sampling.BatchStream` is a uniformly random subset of the rows, so
 ``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2). Row indices are those of the internal
-order of :class:`~ns_implicit.inner.logistic.MultinomialLogisticStep` (poisoned rows first).
+order of :class:`~ns_implicit.steps.logistic.MultinomialLogisticStep` (poisoned rows first).
 
 The step ``γ`` is the deterministic map's. (The authors' stochastic poisoning object used
 ``2/(L + μ + 2λ2)`` of the clean data without the division by 10, THEORY §11.3; pass that
@@ -21,9 +21,9 @@ number as ``step=`` to the map to reproduce it. The target ``(I - A)⁻¹B`` is 
 
 import numpy as np
 
-from ..kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
-from ..sampling import check_batch_size
-from .logistic import MultinomialLogisticStep
+from ns_implicit.kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
+from ns_implicit.solvers.sampling import check_batch_size
+from ns_implicit.steps.logistic import MultinomialLogisticStep
 
 
 class MinibatchLogistic:
@@ -31,7 +31,7 @@ class MinibatchLogistic:
 
     Parameters
     ----------
-    step : :class:`~ns_implicit.inner.logistic.MultinomialLogisticStep` (data, ``γ``, ``λ2``).
+    step : :class:`~ns_implicit.steps.logistic.MultinomialLogisticStep` (data, ``γ``, ``λ2``).
     batch_size : int in ``[1, n]``.
     """
 
@@ -59,9 +59,9 @@ class MinibatchLogistic:
 class MinibatchLogisticLinearization:
     """``T̂(w, Λ, ξ)`` and its derivative products for one row multiset ``ξ``.
 
-    Same interface as :class:`~ns_implicit.inner.logistic.LogisticLinearization`
+    Same interface as :class:`~ns_implicit.steps.logistic.LogisticLinearization`
     (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``), so it plugs into
-    :class:`~ns_implicit.selection.ProxGradientSelection`.
+    :class:`~ns_implicit.maps.selection.ProxGradientSelection`.
     """
 
     def __init__(self, at, w, idx, counts=None):

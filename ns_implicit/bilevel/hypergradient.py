@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import methods
-from ._validation import describe
-from .solver import SolveResult, fixed_point_iteration
+import ns_implicit.methods as methods
+from ns_implicit._validation import describe
+from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
 
 METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward")
 

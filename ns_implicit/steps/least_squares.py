@@ -11,8 +11,8 @@ Two paths compute ``∇f(w)``: a Gram path (``H``, ``b = Xᵀy/n`` formed once, 
 import numpy as np
 import scipy.sparse as sp
 
-from .._validation import as_float_array, check_positive_float
-from ..kernels.least_squares import gather_block, gram_linearize, gram_matvec, gram_step_jvp
+from ns_implicit._validation import as_float_array, check_positive_float
+from ns_implicit.kernels.least_squares import gather_block, gram_linearize, gram_matvec, gram_step_jvp
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000

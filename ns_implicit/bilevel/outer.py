@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._validation import as_float_array
+from ns_implicit._validation import as_float_array
 
 
 class ValidationMSE:
