@@ -7,11 +7,12 @@ docstrings refer to THEORY.md, the project's statement of the mathematics.
 """
 
 from ns_implicit.bilevel.hypergradient import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
-from ns_implicit.errors import NotContractiveError, SelectionCapError
+from ns_implicit.errors import NotContractiveError, NotSymmetricError, SelectionCapError
 from ns_implicit.maps.elastic_net import ElasticNetMap
 from ns_implicit.maps.poisoning import PoisoningMap
-from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
-from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+from ns_implicit.maps.composite import CompositeMap
+from ns_implicit.maps.stochastic import (StochasticCompositeMap, StochasticElasticNetMap,
+                                         StochasticPoisoningMap)
 from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
                       exact_jacobian, itd, itd_forward)
 from ns_implicit.problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
@@ -34,4 +35,5 @@ __all__ = [
     "StochasticHypergradientResult", "StochasticResult", "nsid", "sid",
     "stochastic_hypergradient", "stochastic_prox_gradient",
     "PoisoningMap", "PoisoningProblem", "StochasticPoisoningMap",
+    "CompositeMap", "StochasticCompositeMap", "NotSymmetricError",
 ]

@@ -12,3 +12,8 @@ class NotContractiveError(ValueError):
 
 class SelectionCapError(ValueError):
     """An enumeration of selections would exceed the configured cap."""
+
+
+class NotSymmetricError(ValueError):
+    """A method that needs a symmetric positive definite restricted system (AID-CG) was
+    asked to run on a selection that is not tagged so (docs/theory.md §15.3)."""

@@ -392,7 +392,7 @@ def test_minibatch_step_over_all_rows_is_the_full_step():
 
 
 def test_nsid_converges_to_exact():
-    from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+    from ns_implicit.maps.stochastic import StochasticPoisoningMap
     from ns_implicit.methods.nsid import nsid
     problem = tiny_problem(seed=12)
     noise = np.random.default_rng(13).uniform(-0.2, 0.2, problem.noise_shape)
@@ -411,7 +411,7 @@ def test_nsid_converges_to_exact():
 
 
 def test_stochastic_hypergradient_with_the_poisoning_map():
-    from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+    from ns_implicit.maps.stochastic import StochasticPoisoningMap
     problem = tiny_problem(seed=12)
     noise = np.random.default_rng(13).uniform(-0.2, 0.2, problem.noise_shape)
     ref = problem.hypergradient(noise, "exact", tol=1e-14, inner_iters=100_000).value

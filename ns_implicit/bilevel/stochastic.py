@@ -59,7 +59,7 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
 
     Parameters
     ----------
-    stochastic_map : e.g. :class:`~ns_implicit.maps.stochastic_elastic_net.StochasticElasticNetMap`;
+    stochastic_map : e.g. :class:`~ns_implicit.maps.stochastic.StochasticElasticNetMap`;
         its ``.at(lam)`` follows the protocol of :mod:`ns_implicit.methods.nsid` (plus
         ``phi``, the deterministic map, for ``inner="deterministic"``).
     outer : outer loss with ``grad_w(w, lam)`` and ``grad_lam(w, lam)``.

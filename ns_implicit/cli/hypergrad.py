@@ -87,7 +87,7 @@ def run(args):
 def run_stochastic(args, problem, lam, dtype, start):
     """``--method nsid|sid``: NSID-Bilevel (THEORY §10) at the deterministic inner solution."""
     from ns_implicit.bilevel.hypergradient import EarlyStopWarning
-    from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+    from ns_implicit.maps.stochastic import StochasticElasticNetMap
     from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning
     from ns_implicit.bilevel.stochastic import stochastic_hypergradient
     smap = StochasticElasticNetMap.from_map(problem.map, args.batch_size)

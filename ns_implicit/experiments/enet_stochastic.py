@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 import ns_implicit.methods as methods
-from ns_implicit.maps.stochastic_elastic_net import StochasticElasticNetMap
+from ns_implicit.maps.stochastic import StochasticElasticNetMap
 from ns_implicit.methods.nsid import StepSizeWarning, nsid, sid
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.problems.synthetic import make_sparse_regression

@@ -37,7 +37,7 @@ import ns_implicit.methods as methods
 from ns_implicit._threads import blas_threads
 from ns_implicit.errors import NotContractiveError
 from ns_implicit.steps.logistic import MAX_ACTIVE_BLOCK
-from ns_implicit.maps.stochastic_poisoning import StochasticPoisoningMap
+from ns_implicit.maps.stochastic import StochasticPoisoningMap
 from ns_implicit.methods.nsid import DivergenceWarning, nsid, sid
 from ns_implicit.problems.poisoning import PoisoningProblem
 from ns_implicit.solvers.sampling import spawn

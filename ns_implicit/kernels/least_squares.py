@@ -7,6 +7,7 @@
 import numpy as np
 
 from ns_implicit._jit import njit
+from ns_implicit.kernels.soft_threshold import soft_threshold_step
 
 
 @njit
@@ -63,16 +64,20 @@ def gram_linearize(H, b, w, lam2, gamma, dgamma, value, dT_dlam2):
 
 
 @njit
-def gram_prox_gradient_step(H, b, w, lam2, gamma, tau, out):
-    """One ISTA step on the Gram form, ``out = S_τ(w - γ(H w - b + λ2 w))``, in one call.
-
-    Returns ``(‖out - w‖₂, support_changed)`` like :func:`prox_gradient_step`.
-    """
-    grad = np.empty_like(w)
-    gram_matvec(H, w, grad)
+def gram_step_value(H, b, w, lam2, gamma, out):
+    """``out = T(w) = w - γ(H w - b + λ2 w)``, the gradient step on the Gram form."""
+    gram_matvec(H, w, out)
     for i in range(w.shape[0]):
-        grad[i] -= b[i]
-    return prox_gradient_step(w, grad, lam2, gamma, tau, out)
+        out[i] = w[i] - gamma * ((out[i] - b[i]) + lam2 * w[i])
+
+
+@njit
+def gram_soft_threshold_step(H, b, w, lam2, gamma, tau, out):
+    """One ISTA step on the Gram form, ``out = S_τ(T(w))``, in one compiled call (the fast
+    path of the soft-thresholding ∘ least-squares composite); returns
+    ``(‖out - w‖₂, support_changed)`` like :func:`~ns_implicit.kernels.soft_threshold.soft_threshold_step`."""
+    gram_step_value(H, b, w, lam2, gamma, out)
+    return soft_threshold_step(out, tau, w, out)
 
 
 @njit
@@ -82,28 +87,3 @@ def support_equal(a, b):
         if (a[i] != 0) != (b[i] != 0):
             return False
     return True
-
-
-@njit
-def prox_gradient_step(w, grad, lam2, gamma, tau, out):
-    """One ISTA step ``out = S_τ(w - γ(grad + λ2 w))`` (THEORY §11.2).
-
-    Returns ``(‖out - w‖₂, support_changed)`` so that a solver needs one call per
-    iteration.
-    """
-    acc = 0.0
-    changed = False
-    for i in range(w.shape[0]):
-        ui = w[i] - gamma * (grad[i] + lam2 * w[i])
-        if ui > tau:
-            new = ui - tau
-        elif ui < -tau:
-            new = ui + tau
-        else:
-            new = 0.0 * ui
-        if (new != 0) != (w[i] != 0):
-            changed = True
-        d = float(new) - float(w[i])
-        acc += d * d
-        out[i] = new
-    return np.sqrt(acc), changed

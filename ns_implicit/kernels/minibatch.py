@@ -20,6 +20,7 @@ the least-squares step in compiled code (the fast path of
 import numpy as np
 
 from ns_implicit._jit import njit
+from ns_implicit.kernels.soft_threshold import soft_threshold_active
 
 
 @njit
@@ -121,10 +122,9 @@ def counted_hessian_vector(X, rows, counts, v, out):
 
 @njit
 def _active(u, tau, tie_active, mask):
-    """Soft-threshold selection mask at ``u`` (strict ``|u_i| > τ``, or ``>=`` with ``tie_active``)."""
+    """Soft-threshold selection mask at ``u``, by the operator's one tie rule."""
     for j in range(u.shape[0]):
-        a = abs(u[j])
-        mask[j] = 1 if (a > tau or (tie_active and a == tau)) else 0
+        mask[j] = 1 if soft_threshold_active(abs(u[j]), tau, tie_active) else 0
 
 
 @njit

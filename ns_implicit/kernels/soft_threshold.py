@@ -1,14 +1,22 @@
-"""Soft-thresholding and its selection, THEORY.md §11.1.
+"""Compiled soft-thresholding, docs/theory.md §11.1 and §15.4(a).
 
-``S_τ(u)_i = sign(u_i) max(|u_i| - τ, 0)``. The selection at ``u`` is the active mask
-``m_i = 1[|u_i| > τ]`` (strict: a tie ``|u_i| = τ`` is inactive) or, with
-``tie_active=True``, ``m_i = 1[|u_i| >= τ]`` (the other vertex of the conservative
-set at a tie). ``∂S/∂u = diag(m)`` and ``∂S/∂τ = -sign(u) ⊙ m``.
+``S_τ(u)_i = sign(u_i) max(|u_i| - τ, 0)``. :func:`soft_threshold_active` is **the** tie
+rule of soft-thresholding — the only place in the library that decides whether a coordinate
+is active: ``|u_i| > τ`` (strict: a tie ``|u_i| = τ`` is inactive) or, with
+``tie_active=True``, ``|u_i| >= τ`` (the other vertex of the conservative set at a tie).
+Every kernel and every Python path that needs the selection calls it (directly or through
+:func:`soft_threshold_selection`).
 """
 
 import numpy as np
 
 from ns_implicit._jit import njit
+
+
+@njit
+def soft_threshold_active(a, tau, tie_active):
+    """The tie rule: is a coordinate with ``|u_i| = a`` active at threshold ``τ``?"""
+    return a > tau or (tie_active and a == tau)
 
 
 @njit
@@ -26,15 +34,33 @@ def soft_threshold_selection(u, tau, tie_active, out, mask, sign):
         else:
             s = 0.0
         sign[i] = s
-        if a > tau:
-            out[i] = s * (a - tau)
-            mask[i] = 1
-        else:
-            out[i] = 0.0
-            mask[i] = 1 if (tie_active and a == tau) else 0
-            if a == tau:
-                ties += 1
+        out[i] = s * (a - tau) if a > tau else 0.0
+        mask[i] = 1 if soft_threshold_active(a, tau, tie_active) else 0
+        if a == tau:
+            ties += 1
     return ties
+
+
+@njit
+def soft_threshold_step(u, tau, w, out):
+    """``out = S_τ(u)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``,
+    what a fixed-point solver needs from one step ``w ↦ S_τ(u(w))``."""
+    acc = 0.0
+    changed = False
+    for i in range(u.shape[0]):
+        ui = u[i]
+        if ui > tau:
+            new = ui - tau
+        elif ui < -tau:
+            new = ui + tau
+        else:
+            new = 0.0 * ui
+        if (new != 0) != (w[i] != 0):
+            changed = True
+        d = float(new) - float(w[i])
+        acc += d * d
+        out[i] = new
+    return np.sqrt(acc), changed
 
 
 def soft_threshold(u, tau):

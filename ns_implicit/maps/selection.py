@@ -1,71 +1,86 @@
-"""The oracle of THEORY.md §7: one selection ``(A, B) ∈ D_Φ(w, λ)`` as matrix-free products.
+"""The oracle of docs/theory.md §7 for ``Φ = G ∘ T``: one selection ``(A, B) ∈ D_Φ(w, λ)``.
 
-For ``Φ(w, λ) = S_{τ(λ)}(T(w, λ))`` the chain rule (THEORY §2 (P2), §9) with the mask
-``m`` and ``s = sign(u)`` at ``u = T(w, λ)`` gives
+With a linearization of ``T`` at ``(w, λ_T)`` and a selection ``(A_G, B_G)`` of ``G`` at
+``u = T(w, λ)`` (docs/theory.md §15.1):
 
-    A = diag(m) ∂_wT,        B = diag(m) ∂_λT - (m ⊙ s) ∇τ(λ)ᵀ.
+    A = A_G ∂_wT,        B = [∂_{λ_G}G,  A_G ∂_{λ_T}T + ∂_γG ∇γ(λ_T)ᵀ].
 
-``A`` and ``B`` come from the same mask (the pair structure of THEORY §1). Rows outside the
-active set ``S = {i : m_i = 1}`` of both are zero, so the linear systems of AID reduce to
-``S`` (THEORY §8, discussion).
+Rows of ``A`` vanish outside ``R = rows(A_G)``; rows of ``B`` may not (a box projection at
+its upper bound), which :func:`~ns_implicit.methods.exact.exact` accounts for (§15.2).
 """
 
 import numpy as np
 
 
-class ProxGradientSelection:
-    """One element ``(A, B)`` of the selection derivative of ``S_τ ∘ T`` at a point.
+class Selection:
+    """One element ``(A, B)`` of the selection derivative of ``G ∘ T`` at a point.
 
     Parameters
     ----------
-    lin : linearization of ``T`` at ``(w, λ)`` (``jvp_w``, ``vjp_w``, ``jvp_lam``,
-        ``vjp_lam``, ``jac_w_block``).
-    mask, sign : active mask (0/1) and ``sign(u)``.
-    dtau : ``∇τ(λ)``, the gradient of the threshold in ``λ``, or None when ``τ`` does
-        not depend on ``λ`` (then the ``∇τ`` terms are skipped: no work of size ``m``).
+    lin : linearization of ``T`` (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``,
+        ``jac_w_block``, ``symmetric``).
+    gsel : selection of ``G`` at ``lin.value`` (protocol of :mod:`ns_implicit.operators`).
+    n_G : number of the operator's hyperparameters (they come first in ``λ``).
+    dgamma : ``∇γ(λ_T)`` (length ``n_T``) or None when the step size is constant.
     """
 
-    def __init__(self, lin, mask, sign, dtau):
-        self.lin = lin
-        self.mask = np.asarray(mask, dtype=lin.value.dtype)
-        self.signed_mask = self.mask * sign
-        self.dtau = dtau
-        self.active = np.flatnonzero(mask)
+    def __init__(self, lin, gsel, n_G, dgamma):
+        self.lin, self.gsel, self.n_G, self.dgamma = lin, gsel, n_G, dgamma
+        self.rows = gsel.rows
+        self.active = gsel.rows  # the row set R (the active set of a separable operator)
+        #: ``(I - A)[R, R]`` is symmetric positive definite for a contraction (§15.3)
+        self.spd = bool(gsel.coordinate_projection and getattr(lin, "symmetric", False))
+        #: rows of ``B`` may be nonzero outside ``R`` (only ``B_G``'s can: ``A_G ∂_λT`` cannot)
+        self.b_outside_rows = bool(getattr(gsel, "b_outside_rows", True))
+
+    @property
+    def mask(self):
+        """``A_G``'s 0/1 diagonal (coordinate projections only)."""
+        return self.gsel.mask
 
     def A(self, x):
-        """``A x = m ⊙ (∂_wT x)``."""
-        return self.mask * self.lin.jvp_w(x)
+        """``A x = A_G (∂_wT x)``."""
+        return self.gsel.A(self.lin.jvp_w(x))
 
     def AT(self, v):
-        """``Aᵀ v = ∂_wTᵀ (m ⊙ v)``."""
-        return self.lin.vjp_w(self.mask * v)
+        """``Aᵀ v = ∂_wTᵀ (A_Gᵀ v)``."""
+        return self.lin.vjp_w(self.gsel.AT(v))
 
     def B(self, y):
-        """``B y = m ⊙ (∂_λT y) - (m ⊙ s) <∇τ, y>``."""
-        out = self.mask * self.lin.jvp_lam(y)
-        if self.dtau is not None:
-            out = out - self.signed_mask * float(self.dtau @ y)
+        """``B y = ∂_{λ_G}G y_G + A_G ∂_{λ_T}T y_T + ∂_γG <∇γ, y_T>``."""
+        y_G, y_T = y[:self.n_G], y[self.n_G:]
+        y_gamma = float(self.dgamma @ y_T) if self.dgamma is not None else 0.0
+        out = self.gsel.B(y_G, y_gamma)
+        if len(y_T):
+            out = out + self.gsel.A(self.lin.jvp_lam(y_T))
         return out
 
     def BT(self, v):
-        """``Bᵀ v = ∂_λTᵀ (m ⊙ v) - ∇τ <m ⊙ s, v>``."""
-        out = self.lin.vjp_lam(self.mask * v)
-        if self.dtau is not None:
-            out = out - self.dtau * float(self.signed_mask @ v)
-        return out
-
-    def active_block_norm(self):
-        """``q_S = ‖A[S, S]‖₂``: the contraction factor of the active block, the observed
-        linear rate of ITD and AID after support identification (THEORY §8 item 4)."""
-        block = np.eye(len(self.active)) - self.restricted_matrix().astype(np.float64)
-        return float(np.linalg.norm(block, 2)) if len(self.active) else 0.0
+        """``Bᵀ v = (∂_{λ_G}Gᵀ v, ∂_{λ_T}Tᵀ A_Gᵀ v + ∇γ ∂_γGᵀ v)``."""
+        g_G, g_gamma = self.gsel.BT(v)
+        g_T = self.lin.vjp_lam(self.gsel.AT(v))
+        if self.dgamma is not None and g_gamma != 0.0:
+            g_T = g_T + (g_gamma * self.dgamma).astype(g_T.dtype)
+        return np.concatenate([np.asarray(g_G, dtype=v.dtype).reshape(-1), g_T]) if self.n_G \
+            else g_T
 
     def restricted_matrix(self):
-        """Dense ``(I - A)[S, S] = I - (∂_wT)[S, S]`` on the active set ``S``.
-
-        For a gradient step ``∂_wT = I - γ∇²ℓ`` this is ``γ∇²ℓ[S, S]``: symmetric positive
-        definite whenever the map is a contraction.
-        """
-        M = -self.lin.jac_w_block(self.active)  # I - block without forming I: same values
+        """Dense ``(I - A)[R, R]``: ``I - ∂_wT[R, R]`` for a coordinate projection ``A_G``,
+        ``I - A_G[R, R] ∂_wT[R, R]`` otherwise (``A_G`` symmetric and zero outside ``R``,
+        docs/theory.md §15.2). For a gradient step with a coordinate projection this is
+        ``γ∇²ℓ[R, R]`` + ridge: symmetric positive definite whenever the map contracts."""
+        R = self.rows
+        M = self.lin.jac_w_block(R)  # a fresh array
+        if not self.gsel.coordinate_projection:
+            M = self.gsel.block().astype(M.dtype, copy=False) @ M
+        M = -M
         M.flat[::M.shape[0] + 1] += 1.0
         return M
+
+    def active_block_norm(self):
+        """``q_S = ‖A[R, R]‖₂``: the contraction factor of the active block, the observed
+        linear rate of ITD and AID after support identification (docs/theory.md §8 item 4)."""
+        if not len(self.rows):
+            return 0.0
+        block = np.eye(len(self.rows)) - self.restricted_matrix().astype(np.float64)
+        return float(np.linalg.norm(block, 2))

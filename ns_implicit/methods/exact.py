@@ -1,11 +1,18 @@
-"""The exact hypergradient: a direct solve on the active set (THEORY.md §6 eq. (10), §11.2).
+"""The exact hypergradient: a direct solve on the selection's row set (docs/theory.md §6
+eq. (10), §15.2).
 
-At a point ``w`` with selection ``(A, B)`` and active set ``S``,
+At a point ``w`` with selection ``(A, B)`` whose rows of ``A`` vanish outside ``R``:
 
-    Jᵀu = B[S]ᵀ (I - A[S, S])⁻ᵀ u_S,        J = (I - A)⁻¹B  with  J[S] = (I - A[S, S])⁻¹ B[S],  J[Sᶜ] = 0.
+    (I - A[R, R])ᵀ v_R = u_R,     v = u + Aᵀ v̄   (v̄ = v_R lifted by zeros),     Jᵀu = Bᵀ v;
+
+forward, ``J[Rᶜ] = B[Rᶜ]`` and ``J[R] = (I - A[R, R])⁻¹ (B[R] + A[R, Rᶜ] B[Rᶜ])``. Rows of
+``B`` outside ``R`` (a box projection at its upper bound) are thereby accounted for; for
+soft-thresholding they vanish and ``v = v̄`` on ``R``. The restricted system is solved by
+Cholesky when the selection is tagged symmetric positive definite (a coordinate-projection
+``A_G`` after a symmetric contraction, §15.3) and by LU otherwise.
 
 At the fixed point ``w(λ)`` this is the implicit conservative derivative; for the elastic
-net ``J[S] = -(H[S, S] + λ2 I)⁻¹ [sign(w_S), w_S]`` (THEORY §13 item 2). This is the
+net ``J[S] = -(H[S, S] + λ2 I)⁻¹ [sign(w_S), w_S]`` (docs/theory.md §13 item 2). This is the
 yardstick every other method is measured against.
 """
 
@@ -15,35 +22,60 @@ from ns_implicit.methods._common import check_method_args
 from ns_implicit.methods.result import MethodResult
 
 
-def _solve(M, rhs):
-    """Solve ``M x = rhs`` in float64 (LAPACK ``gesv`` through NumPy).
+def _solve(M, rhs, spd):
+    """Solve ``M x = rhs`` in float64: Cholesky (``spd``) or LU (NumPy's LAPACK ``gesv``).
 
-    NumPy's LAPACK shares NumPy's BLAS thread pool; SciPy ships a second OpenBLAS whose
-    threads compete with NumPy's still-spinning ones right after a NumPy product (15x
-    slower for a 206 x 206 system after a 1000 x 1000 product on 2 cores). ``gesv`` needs
-    no symmetry and raises ``LinAlgError`` when ``M`` is singular.
+    NumPy's LAPACK shares NumPy's BLAS thread pool (SciPy ships a second OpenBLAS whose
+    threads compete with NumPy's right after a NumPy product: 15x slower for a 206 x 206
+    system after a 1000 x 1000 product on 2 cores), so both paths stay in NumPy. A matrix
+    tagged SPD that is not positive definite in floating point falls back to LU; a singular
+    one raises ``LinAlgError``.
     """
-    return np.linalg.solve(M.astype(np.float64, copy=False), rhs.astype(np.float64, copy=False))
+    M = M.astype(np.float64, copy=False)
+    rhs = rhs.astype(np.float64, copy=False)
+    if spd:
+        try:
+            C = np.linalg.cholesky(M)
+        except np.linalg.LinAlgError:
+            return np.linalg.solve(M, rhs)
+        return _cholesky_solve(C, rhs)
+    return np.linalg.solve(M, rhs)
+
+
+def _cholesky_solve(C, rhs):
+    """``(C Cᵀ)⁻¹ rhs`` for a lower-triangular ``C`` by two triangular solves."""
+    from scipy.linalg import solve_triangular  # LAPACK trtrs: no BLAS-3 threads for a vector
+
+    z = solve_triangular(C, rhs, lower=True, check_finite=False)
+    return solve_triangular(C, z, lower=True, trans="T", check_finite=False)
 
 
 def exact(phi, w, u):
-    """``Jᵀu`` by a direct solve on the active set (float64 internally)."""
+    """``Jᵀu`` by a direct solve on the row set (float64 internally)."""
     w, u, _, _ = check_method_args(phi, w, u, 0, 0.0)
     sel = phi.selection(w)
-    S = sel.active
-    v = np.zeros_like(u)
-    if len(S):
-        v[S] = _solve(sel.restricted_matrix().T, u[S])
+    R = sel.rows
+    v_bar = np.zeros_like(u)
+    if len(R):
+        v_bar[R] = _solve(sel.restricted_matrix().T, u[R], sel.spd)
+    # v = u + Aᵀv̄ equals v̄ on R; off R it is needed only where rows of B live outside R
+    v = u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
     return MethodResult(sel.BT(v), "exact", 0, 0.0, True)
 
 
 def exact_jacobian(phi, w):
-    """The ``p × m`` Jacobian ``J = (I - A)⁻¹B`` at ``w`` by a direct solve on ``S``."""
+    """The ``p × m`` Jacobian ``J = (I - A)⁻¹B`` at ``w`` by a direct solve on ``R``."""
     w = phi.check_point(w, "w")
     sel = phi.selection(w)
-    S = sel.active
-    J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
-    if len(S):
-        Bmat = np.column_stack([sel.B(e) for e in np.eye(phi.n_hyper, dtype=phi.dtype)])
-        J[S] = _solve(sel.restricted_matrix(), Bmat[S])
+    R = sel.rows
+    eye = np.eye(phi.n_hyper, dtype=phi.dtype)
+    Bmat = np.column_stack([sel.B(e) for e in eye])
+    J = Bmat.copy()  # rows outside R: J = B (those rows of A vanish)
+    if len(R):
+        rhs = Bmat[R]
+        if sel.b_outside_rows:  # + A[R, Rᶜ] B[Rᶜ]
+            outside = Bmat.copy()
+            outside[R] = 0
+            rhs = rhs + np.column_stack([sel.A(outside[:, j]) for j in range(phi.n_hyper)])[R]
+        J[R] = _solve(sel.restricted_matrix(), rhs, sel.spd)
     return MethodResult(J, "exact-jacobian", 0, 0.0, True)

@@ -24,7 +24,9 @@ Sample accounting (THEORY §12): ``samples_used = (K + J)·b``, ``epochs = sampl
 
 Stochastic composite map protocol
 ---------------------------------
-NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``:
+NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``
+(:class:`~ns_implicit.maps.stochastic.StochasticCompositeMap` implements it for any operator
+``G`` and any step with a minibatch oracle):
 
 ``dim``, ``n_hyper``, ``dtype``, ``lam``, ``q``
     as in the map protocol of :mod:`ns_implicit.maps` (``q``: contraction factor of
@@ -32,26 +34,17 @@ NSID and SID use nothing but the following from ``F = stochastic_map.at(lam)``:
 ``n_samples``, ``batch_size``
     the ``n`` rows ``ξ`` is drawn from and ``b = |ξ|``; NSID deals the batches through
     :class:`~ns_implicit.solvers.sampling.BatchStream` (by default shuffled epochs, as in the paper).
-``tau``, ``dtau``, ``tie_active``
-    ``G = S_τ``: the threshold ``τ(λ)``, its gradient ``∇τ(λ)`` (length ``n_hyper``, or None
-    when ``τ`` does not depend on ``λ``) and the tie rule; the selection of ``G`` at a point is made with
-    :func:`~ns_implicit.operators.soft_threshold.soft_threshold_with_selection` and used through
-    :class:`~ns_implicit.maps.selection.ProxGradientSelection`
-    (``A_G = diag(m)``, ``B_G = -(m ⊙ s) ∇τᵀ``).
-``sample(w, stream) -> lin``
-    ``T̂(w, λ, ξ)`` on the next batch of ``stream``; ``lin.vjp_w(x) = ∂_1T̂ᵀ x`` (and, for
-    SID, ``lin.value = T̂(w, λ, ξ)``).
-``average(w, stream, J) -> lin``
-    ``T̄_J(w, λ)`` over the next ``J`` batches; ``lin.value = ū`` and
-    ``lin.vjp_lam(v) = B̄_Tᵀ v`` (plus ``jvp_w``, ``vjp_w``, ``jvp_lam`` if the selection's
-    other products are wanted).
-``stochastic_linear_system(w, mask, u, etas, stream, *, per_sample_mask, tol, record)``
-    *optional*: step 3 in compiled code, returning ``(v_k, k, last step)``; used when present
-    (``compiled=True``). It must give the generic loop's ``m ⊙ v_k`` on the same batches
-    (only that part of ``v`` enters ``ĝ``, the early stop and the bound check).
-
-:class:`~ns_implicit.maps.stochastic_elastic_net.StochasticElasticNetMap` implements it for
-the least-squares step of the elastic net.
+``sample(w, stream) -> lin``, ``average(w, stream, J) -> lin``
+    ``T̂(w, λ, ξ)`` on the next batch of ``stream``, and ``T̄_J(w, λ)`` over the next ``J``
+    batches: linearizations of the step (``value``, ``vjp_w``, ``vjp_lam``, …).
+``operator_selection(u) -> gsel``
+    ``G``'s selection at ``u`` with the operator's tie rule (``rows``, ``AT``, ``BT``, …).
+``compose(lin, gsel) -> Selection``
+    the selection ``(A_G ∂_wT, A_G ∂_λT + B_G)`` of ``Φ`` (step 4 uses its ``BT``).
+``stochastic_linear_system(w, gsel, u, etas, stream, *, per_sample_mask, tol, record)``
+    step 3 in compiled code, returning ``(v_k, k, last step)``, or None when not offered
+    (then the generic loop runs). It must give the generic loop's ``v_k[R]`` on the same
+    batches (only those rows enter ``ĝ``, the early stop and the bound check).
 """
 
 import warnings
@@ -61,9 +54,7 @@ import numpy as np
 
 from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
 from ns_implicit.errors import NotContractiveError
-from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
 from ns_implicit.solvers.sampling import BatchStream, spawn
-from ns_implicit.maps.selection import ProxGradientSelection
 from ns_implicit.methods.result import MethodResult
 
 STEPS = ("dec", "const")
@@ -83,7 +74,7 @@ class StochasticResult(MethodResult):
 
     ``iterations`` = ``k`` linear-system steps run (``K`` unless stopped early);
     ``residual`` = ``‖m ⊙ (v_k - v_{k-1})‖ / ‖u‖`` (``m`` the selection mask; only
-    ``m ⊙ v`` enters ``ĝ``); ``converged`` is True when the early stop ``tol`` was met, or
+    ``v[R]`` enters ``ĝ``); ``converged`` is True when the early stop ``tol`` was met, or
     when no ``tol`` was given and the ``K`` steps ran; ``samples_used = (k + J)·b``;
     ``epochs = samples_used / n``; ``batches`` = ``J``; ``support_size`` = ``|{m(ū) = 1}|``;
     ``etas`` = the step sizes ``η_0 … η_{K-1}``.
@@ -137,23 +128,18 @@ def _step_sizes(K, q, steps, beta, gamma, beta_mult, gamma_mult, stacklevel):
     return beta / (gamma + k) if steps == "dec" else np.full(K, beta / gamma)
 
 
-def _mask_at(point, F):
-    """``G``'s selection at ``point``: ``(mask, sign)`` with the map's tie rule."""
-    _, mask, sign, _ = soft_threshold_with_selection(point, F.tau, F.tie_active)
-    return mask, sign
-
-
-def _linear_system(F, w, u, mask, etas, stream, frozen, tol, record):
+def _linear_system(F, w, u, gsel, etas, stream, frozen, tol, record):
     """Step 3 of Algorithm 1, eq. (19), generic loop over the protocol's ``sample``."""
     v = np.zeros_like(u)
-    m = mask.astype(u.dtype)
+    rows = gsel.rows
     step, k = 0.0, 0
     for k, eta in enumerate(etas.tolist(), start=1):            # Python floats keep u's dtype
         lin = F.sample(w, stream)                                   # ξ_k, second sample set
         if not frozen:                                              # SID: G's selection at T̂(w, λ, ξ_k)
-            m = _mask_at(lin.value, F)[0].astype(u.dtype)
-        v_next = (1 - eta) * v + eta * (lin.vjp_w(m * v) + u)       # eq. (19)
-        step = float(np.linalg.norm(m * (v_next - v)))
+            gsel = F.operator_selection(lin.value)
+            rows = gsel.rows
+        v_next = (1 - eta) * v + eta * (lin.vjp_w(gsel.AT(v)) + u)  # eq. (19)
+        step = float(np.linalg.norm((v_next - v)[rows]))
         v = v_next
         if record is not None:
             record[k - 1] = v
@@ -162,8 +148,8 @@ def _linear_system(F, w, u, mask, etas, stream, frozen, tol, record):
     return v, k, step
 
 
-def _check_bounded(v, mask, u_norm, F):
-    """Refuse a non-finite iterate; warn when ``‖m ⊙ v_k‖ > 2‖u‖/(1 - q)``.
+def _check_bounded(v, rows, u_norm, F):
+    """Refuse a non-finite iterate; warn when ``‖v_k[R]‖ > 2‖u‖/(1 - q)``.
 
     Lemma D.3(a) bounds the solution: ``‖v_∞‖ <= ‖u‖/(1 - q)``. Past twice that bound,
     ``‖v_k - v_∞‖ >= ‖v_k‖ - ‖v_∞‖ > ‖v_∞‖``: the iterate is certainly off by more than 100%.
@@ -171,13 +157,13 @@ def _check_bounded(v, mask, u_norm, F):
     hint = (f"the minibatch maps (batch size {F.batch_size}) are probably not contractions "
             "(Assumption 5.3), or the steps are too large; use a larger batch size or smaller "
             "steps (beta_mult, or gamma_mult > 1)")
-    active = v[mask.astype(bool)]  # m ⊙ v: the part of v that enters ĝ
+    active = v[rows]  # the rows of v that enter ĝ
     if not np.all(np.isfinite(active)):
         raise NotContractiveError(f"the stochastic linear system diverged (non-finite iterate): "
                                   f"{hint}.")
     norm, bound = float(np.linalg.norm(active)), u_norm / (1.0 - float(F.q))
     if norm > 2.0 * bound:
-        warnings.warn(f"||m * v_k|| = {norm:.3g} exceeds twice the bound ||u||/(1 - q) = "
+        warnings.warn(f"||v_k[R]|| = {norm:.3g} exceeds twice the bound ||u||/(1 - q) = "
                       f"{bound:.3g} on the solution (Lemma D.3(a)): the estimate is off by more "
                       f"than 100%; {hint}.", DivergenceWarning, stacklevel=4)
 
@@ -195,19 +181,21 @@ def _stochastic_implicit(F, w, u, K, J, rng, frozen, steps, beta, gamma, beta_mu
     first, second = (BatchStream(F.n_samples, F.batch_size, g, sampling) for g in spawn(rng, 2))
 
     lin_bar = F.average(w, first, J)                            # step 1: ū, B̄_T
-    mask, sign = _mask_at(lin_bar.value, F)                     # step 2: (A_G, B_G) at ū, frozen
-    sel = ProxGradientSelection(lin_bar, mask, sign, F.dtau)
+    gsel = F.operator_selection(lin_bar.value)                  # step 2: (A_G, B_G) at ū, frozen
+    sel = F.compose(lin_bar, gsel)
 
     u_norm = float(np.linalg.norm(u))
     tol_abs = tol * u_norm
     record = np.empty((K, F.dim), dtype=F.dtype) if history else None
-    if compiled and hasattr(F, "stochastic_linear_system"):     # step 3, compiled
-        v, k, step = F.stochastic_linear_system(w, mask, u, etas, second, per_sample_mask=not frozen,
-                                                tol=tol_abs, record=record)
-    else:                                                       # step 3, generic
-        v, k, step = _linear_system(F, w, u, mask, etas, second, frozen, tol_abs, record)
+    out = None
+    if compiled:                                                # step 3, compiled (when offered)
+        out = F.stochastic_linear_system(w, gsel, u, etas, second, per_sample_mask=not frozen,
+                                         tol=tol_abs, record=record)
+    if out is None:                                             # step 3, generic
+        out = _linear_system(F, w, u, gsel, etas, second, frozen, tol_abs, record)
+    v, k, step = out
 
-    _check_bounded(v, mask, u_norm, F)
+    _check_bounded(v, gsel.rows, u_norm, F)
     value = sel.BT(v)                                           # step 4: (A_G B̄_T + B_G)ᵀ v_K
     hist = [sel.BT(record[i]) for i in range(k)] if history else None
     residual = step / u_norm if u_norm > 0 else step
@@ -216,7 +204,7 @@ def _stochastic_implicit(F, w, u, K, J, rng, frozen, steps, beta, gamma, beta_mu
         value=value, method="nsid" if frozen else "sid", iterations=k, residual=residual,
         converged=(tol == 0.0 and k == K) or (tol > 0 and step <= tol_abs), history=hist,
         samples_used=samples, epochs=samples / F.n_samples, batches=J,
-        support_size=int(np.count_nonzero(mask)), etas=etas)
+        support_size=len(gsel.rows), etas=etas)
 
 
 def nsid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, beta_mult=1.0,

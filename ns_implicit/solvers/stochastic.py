@@ -3,7 +3,7 @@
 With the stochastic composite map ``Φ = S_τ ∘ T``, ``T = E_ξ T̂`` (protocol in
 :mod:`ns_implicit.methods.nsid`),
 
-    w_{s+1} = S_{α_s τ}((1 - α_s) w_s + α_s T̂(w_s, λ, ζ_s)),
+    w_{s+1} = G((1 - α_s) w_s + α_s T̂(w_s, λ, ζ_s); λ_G, α_s γ)   (S_{α_s τ} for soft-thresholding),
 
 which for a prox-gradient map is ``prox_{α_s γ g_λ}(w_s - α_s γ ∇̂ℓ(w_s))``: a minibatch
 proximal-gradient step with step ``α_s γ``. Step sizes ``α_s = β/(γ_0 + s)`` (``"dec"``) or
@@ -20,7 +20,6 @@ import numpy as np
 
 from ns_implicit._validation import check_positive_float, check_positive_int
 from ns_implicit.kernels.least_squares import support_equal
-from ns_implicit.kernels.soft_threshold import soft_threshold
 from ns_implicit.solvers.sampling import BatchStream, as_generator
 from ns_implicit.solvers.fixed_point import SolveResult
 
@@ -74,7 +73,7 @@ def stochastic_prox_gradient(F, rng, w0=None, *, iters=1000, steps="dec", beta=N
     residual, last_change = np.inf, 0
     for s, alpha_s in enumerate(alphas.tolist(), start=1):
         u = F.sample(w, stream).value                              # T̂(w_s, λ, ζ_s)
-        w_next = soft_threshold((1 - alpha_s) * w + alpha_s * u, alpha_s * float(F.tau))
+        w_next = F.operator_step((1 - alpha_s) * w + alpha_s * u, alpha_s)  # G with step α_s γ
         if not support_equal(w_next, w):
             last_change = s
         diff = w_next - w

@@ -12,7 +12,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from ns_implicit._validation import as_float_array, check_positive_float
-from ns_implicit.kernels.least_squares import gather_block, gram_linearize, gram_matvec, gram_step_jvp
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.kernels.least_squares import (gather_block, gram_linearize, gram_matvec,
+                                               gram_soft_threshold_step, gram_step_jvp,
+                                               gram_step_value)
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
@@ -54,7 +57,13 @@ class LeastSquaresStep:
         through). A float: a fixed step, which must satisfy ``0 < γ < 2/(L + λ2)``.
     gram : "auto", True or False
         Use the Gram matrix ``H = XᵀX/n`` (``auto``: when ``p <= n`` and X is dense).
+
+    The step's hyperparameter is ``λ_T = (λ2,)`` (the ridge weight); ``at(λ_T)`` gives the
+    step at one ``λ2`` (the smooth-step protocol of :mod:`ns_implicit.steps`).
     """
+
+    n_params = 1
+    param_names = ("lam2",)
 
     def __init__(self, X, y, step="paper", gram="auto"):
         X = as_float_array(X, "X", ndim=2, allow_sparse=True)
@@ -137,22 +146,89 @@ class LeastSquaresStep:
         XS = XS.toarray() if sp.issparse(XS) else XS
         return (XS.T @ XS) / self.dtype.type(self.n)
 
-    def linearize(self, w, lam):
-        """The value ``u = T(w, λ)`` and the products of ``∂_wT``, ``∂_λT`` at ``(w, λ)``."""
-        return LeastSquaresLinearization(self, w, lam)
+    @property
+    def dim(self):
+        return self.p
+
+    def check_params(self, lam_T):
+        """``λ_T = (λ2,)`` (validated by the map: finite, >= 0)."""
+        return lam_T
+
+    def minibatch(self, batch_size):
+        """The minibatch oracle ``T̂`` of this step (NSID/SID, the stochastic solver)."""
+        from ns_implicit.steps.minibatch_least_squares import MinibatchLeastSquares
+
+        return MinibatchLeastSquares(self, batch_size)
+
+    def at(self, lam_T):
+        """The step at ``λ_T = (λ2,)``; raises :class:`NotContractiveError` when ``q >= 1``."""
+        return LeastSquaresStepAt(self, lam_T)
+
+    def linearize(self, w, lam_T):
+        """The value ``u = T(w, λ2)`` and the products of ``∂_wT``, ``∂_λ2T`` at ``(w, λ2)``."""
+        return LeastSquaresLinearization(self, w, lam_T[0])
+
+
+class LeastSquaresStepAt:
+    """``T(·, λ2)`` at one ``λ2``: step size, contraction factor, evaluation, linearization."""
+
+    def __init__(self, step, lam_T):
+        self.step = step
+        self.lam = lam_T
+        lam2 = float(lam_T[0])
+        if step.L + lam2 == 0.0:  # X = 0 and λ2 = 0: both the paper's step and q divide by zero
+            raise NotContractiveError(
+                f"the least-squares step is not a contraction at lam2={lam2}: X is identically "
+                "zero (L = 0) and lam2 = 0, so the data term is constant; use lam2 > 0.")
+        self.q = step.contraction_factor(lam2)
+        gamma, dgamma = step.step_size(lam2)
+        if not self.q < 1.0:
+            if step.fixed_step is not None:
+                fix = (f"use a step in (0, 2/(L + lam2)) = (0, {2.0 / (step.L + lam2):.6g}) "
+                       "or step='paper'")
+            else:
+                fix = "use lam2 > 0 (the data term is not strongly convex: mu = 0)"
+            raise NotContractiveError(
+                f"the least-squares step is not a contraction at lam2={lam2}: q = {self.q:.6g} "
+                f">= 1 (L = {step.L:.6g}, mu = {step.mu:.6g}, step = {gamma:.6g}); {fix}.")
+        self.gamma = step.dtype.type(gamma)
+        self.lam2 = lam_T[0]
+        self.dgamma = np.array([dgamma]) if dgamma != 0.0 else None
+
+    def evaluate(self, w, out):
+        """``out = T(w, λ2)``."""
+        s = self.step
+        if s.H is not None and w.dtype == s.dtype and w.flags.c_contiguous:
+            gram_step_value(s.H, s.b, w, s.dtype.type(self.lam2), self.gamma, out)
+        else:
+            out[:] = w - self.gamma * (s.gradient(w) + self.lam2 * w)
+
+    def soft_threshold_step(self, w, tau, out):
+        """``out = S_τ(T(w))`` in one compiled call on the Gram path (None elsewhere): the fast
+        path a composite with soft-thresholding uses; same result as evaluate-then-threshold."""
+        s = self.step
+        if s.H is not None and w.dtype == s.dtype and w.flags.c_contiguous:
+            return gram_soft_threshold_step(s.H, s.b, w, s.dtype.type(self.lam2), self.gamma,
+                                            tau, out)
+        return None
+
+    def linearize(self, w):
+        return LeastSquaresLinearization(self.step, w, self.lam2)
 
 
 class LeastSquaresLinearization:
     """``T`` and its derivatives at one point ``(w, λ)``.
 
-    ``∂_wT = I - γ(H + λ2 I)`` (symmetric); ``∂_λ1 T = 0``;
+    ``∂_wT = I - γ(H + λ2 I)`` (symmetric);
     ``∂_λ2 T = -γ w - (dγ/dλ2) (∇f(w) + λ2 w)``.
     """
 
-    def __init__(self, step, w, lam):
+    symmetric = True  # ∂_wT
+
+    def __init__(self, step, w, lam2):
         self.step = step
-        self.lam2 = lam[1]
-        gamma, dgamma = step.step_size(float(lam[1]))
+        self.lam2 = lam2
+        gamma, dgamma = step.step_size(float(lam2))
         self.gamma = step.dtype.type(gamma)
         self.dgamma = step.dtype.type(dgamma)
         # The fused Gram kernels apply when λ2 does not promote the step's dtype: a NumPy
@@ -184,12 +260,12 @@ class LeastSquaresLinearization:
     vjp_w = jvp_w  # ∂_wT is symmetric
 
     def jvp_lam(self, y):
-        """``∂_λT y = y[1] ∂_λ2 T``."""
-        return self.dT_dlam2 * y[1]
+        """``∂_λ2T y``."""
+        return self.dT_dlam2 * y[0]
 
     def vjp_lam(self, v):
-        """``(∂_λT)ᵀ v = (0, <∂_λ2 T, v>)``."""
-        return np.array([0.0, float(self.dT_dlam2 @ v)], dtype=v.dtype)
+        """``(∂_λ2T)ᵀ v = <∂_λ2 T, v>``."""
+        return np.array([float(self.dT_dlam2 @ v)], dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""

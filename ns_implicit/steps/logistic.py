@@ -49,6 +49,7 @@ import scipy.linalg
 import scipy.sparse.linalg
 
 from ns_implicit._validation import as_float_array, check_positive_float
+from ns_implicit.errors import NotContractiveError
 from ns_implicit.kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
 
 #: Largest feature count for which the spectrum of ``X̃ᵀX̃/n`` is computed densely.
@@ -217,9 +218,24 @@ class MultinomialLogisticStep:
             return max(abs(1.0 - g * (L / div + lam2)), abs(1.0 - g * (mu / div + lam2)))
         return max(abs(1.0 - g * lam2), abs(1.0 - g * (L / 2.0 + lam2)))
 
+    @property
+    def n_params(self):
+        return self.n_hyper
+
+    def check_params(self, noise):
+        """The noise ``Λ`` as a ``(p, f)`` array (a flat vector of length ``p·f`` is accepted)."""
+        return check_noise(noise, self.noise_shape, self.dtype)
+
+    def minibatch(self, batch_size):
+        """The minibatch oracle ``T̂`` of this step (NSID/SID, the stochastic solver)."""
+        from ns_implicit.steps.minibatch_logistic import MinibatchLogistic
+
+        return MinibatchLogistic(self, batch_size)
+
     def at(self, noise):
-        """``T(·, Λ)`` for one noise ``Λ`` (shape ``(p, f)`` or flat)."""
-        return LogisticStepAt(self, check_noise(noise, self.noise_shape, self.dtype))
+        """``T(·, Λ)`` for one noise ``Λ`` (shape ``(p, f)`` or flat); raises
+        :class:`~ns_implicit.errors.NotContractiveError` when ``q >= 1`` at this noise."""
+        return LogisticStepAt(self, self.check_params(noise))
 
 
 class LogisticStepAt:
@@ -234,6 +250,32 @@ class LogisticStepAt:
         self.lam2 = step.dtype.type(step.lam2)
         self.inv_n = step.dtype.type(1.0 / step.n)
         self.shape_w = (step.n_features, step.n_classes)
+        self.lam = noise.reshape(-1)
+        self.dgamma = None  # γ does not depend on Λ
+        self.L, self.mu = self.spectrum()
+        self.q = step.contraction_factor(self.L, self.mu)
+        if not self.q < 1.0:
+            kind = ("estimated by the paper's rule" if step.rule == "paper"
+                    else "bounded with 0 <= Hessian <= L/2")
+            raise NotContractiveError(
+                f"the poisoning map is not a contraction at this noise: q = {self.q:.6g} >= 1 "
+                f"({kind}; L = {self.L:.6g}, step = {step.gamma:.6g} computed at L_ref = "
+                f"{step.L_ref:.6g}). The noise has grown the spectrum of the design: rebuild the map "
+                "with noise_ref set to this noise (map.with_noise_ref(noise)), or use a smaller step.")
+
+    def check_point(self, w, name="w"):
+        """Validate a point: the flat weights ``W`` (length ``f·c``) or ``W`` itself."""
+        w = as_float_array(w, name, dtype=self.step.dtype)
+        if w.shape == self.shape_w:
+            w = w.reshape(-1)
+        if w.shape != (self.step.dim,):
+            raise ValueError(f"{name} must be the flat weights of length f*c = {self.step.dim} "
+                             f"(or shape {self.shape_w}); got shape {w.shape}.")
+        return w
+
+    def evaluate(self, w, out):
+        """``out = T(w, Λ) = w - γ(∇ℓ(w) + λ2 w)``."""
+        out[:] = w - self.gamma * (self.gradient(w) + self.lam2 * w)
 
     def spectrum(self):
         return self.step.spectrum(self.X_poison)
@@ -282,6 +324,8 @@ class LogisticStepAt:
 
 class LogisticLinearization:
     """``T`` and its derivatives at one point ``(w, Λ)`` (THEORY §11.3)."""
+
+    symmetric = True  # ∂_wT
 
     def __init__(self, at, w):
         self.at = at

@@ -8,7 +8,7 @@ with the same step ``γ(λ2)`` as the deterministic map (the paper's ``2/(L + μ
 the full training data, or a fixed step). Its derivatives:
 
     ∂_wT̂ = I - γ(H_ξ + λ2 I)  (symmetric),   H_ξ = X_ξᵀX_ξ / |ξ|,
-    ∂_λ1 T̂ = 0,     ∂_λ2 T̂ = -γ w - (dγ/dλ2)(∇f_ξ(w) + λ2 w).
+    ∂_λ2 T̂ = -γ w - (dγ/dλ2)(∇f_ξ(w) + λ2 w).
 
 ``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2) because a batch of
 :class:`~ns_implicit.solvers.sampling.BatchStream` is a uniformly random subset of the rows. The
@@ -22,8 +22,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ns_implicit._validation import as_float_array
-from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector, minibatch_gradient,
-                                 minibatch_hessian_vector)
+from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector,
+                                           minibatch_gradient, minibatch_hessian_vector,
+                                           stochastic_linear_system)
 from ns_implicit.solvers.sampling import check_batch_size
 from ns_implicit.steps.least_squares import LeastSquaresStep
 
@@ -54,8 +55,9 @@ class MinibatchLeastSquares:
         self.n, self.p, self.dtype = step.n, step.p, step.dtype
         self.batch_size = check_batch_size(batch_size, self.n)
 
-    def linearize(self, w, lam, idx):
-        """``T̂(w, λ, ξ)`` and its derivative products for the rows ``ξ = idx`` (validated)."""
+    def linearize(self, w, lam_T, idx):
+        """``T̂(w, λ2, ξ)`` and its derivative products for the rows ``ξ = idx`` (validated);
+        ``lam_T = (λ2,)``."""
         w = as_float_array(w, "w", ndim=1, dtype=self.dtype)
         if w.shape[0] != self.p:
             raise ValueError(f"w must have length p = {self.p}; got {w.shape[0]}.")
@@ -66,28 +68,56 @@ class MinibatchLeastSquares:
         if idx.min() < 0 or idx.max() >= self.n:
             raise ValueError(f"idx must hold row indices in [0, n) = [0, {self.n}); got "
                              f"values in [{idx.min()}, {idx.max()}].")
-        return MinibatchLinearization(self, w, lam, idx)
+        return MinibatchLinearization(self, w, lam_T, idx)
 
     # sample / average take their indices from a BatchStream (always in range) and a ``w``
     # the caller has validated once, so they skip the checks of ``linearize``.
-    def sample(self, w, lam, stream):
-        """``T̂`` on the next batch of ``stream`` (a :class:`~ns_implicit.solvers.sampling.BatchStream`)."""
-        return MinibatchLinearization(self, w, lam, stream.next())
+    def sample(self, at, w, stream):
+        """``T̂`` on the next batch of ``stream``; ``at`` = ``step.at(λ_T)``."""
+        return MinibatchLinearization(self, w, at.lam, stream.next())
 
-    def average(self, w, lam, stream, J):
+    def average(self, at, w, stream, J):
         """``T̄_J = (1/J) Σ_j T̂(w, λ, ξ'_j)`` over the next ``J`` batches of ``stream``.
 
         When the ``J·b`` rows outnumber ``X``'s, they are kept as a multiset (distinct rows
         and multiplicities, counted chunk by chunk): memory ``O(n)``, not ``O(J·b)``.
         """
         if J * self.batch_size <= self.n:
-            return MinibatchLinearization(self, w, lam, stream.take(J).ravel())
+            return MinibatchLinearization(self, w, at.lam, stream.take(J).ravel())
         counts = np.zeros(self.n, dtype=np.int64)
         chunk = max(1, _CHUNK_INDICES // self.batch_size)
         for start in range(0, J, chunk):
             counts += np.bincount(stream.take(min(chunk, J - start)).ravel(), minlength=self.n)
         rows = np.flatnonzero(counts)
-        return MinibatchLinearization(self, w, lam, rows, counts[rows])
+        return MinibatchLinearization(self, w, at.lam, rows, counts[rows])
+
+    def linear_system(self, at, w, mask, u, etas, stream, tau, tie_active, *,
+                      per_sample_mask=False, tol=0.0, record=None):
+        """docs/theory.md §9 eq. (19) from ``v_0 = 0`` in compiled code, for soft-thresholding
+        with threshold ``τ`` as ``G``; returns ``(v_k, k, last step)``.
+
+        Same ``m ⊙ v_k`` (all that enters ``ĝ``) as the generic loop of
+        :mod:`~ns_implicit.methods.nsid` on the same batches, up to the summation order of
+        the products; NSID leaves the inactive coordinates of ``v`` at 0. The stream is read
+        in chunks.
+        """
+        v = np.zeros(self.p, dtype=self.dtype)
+        etas = np.ascontiguousarray(etas, dtype=np.float64)
+        K = etas.shape[0]
+        chunk = max(1, _CHUNK_INDICES // self.batch_size)
+        no_record = np.empty((0, self.p), dtype=self.dtype)
+        done, step = 0, 0.0
+        while done < K:
+            m = min(chunk, K - done)
+            rec = no_record if record is None else record[done: done + m]
+            ran, step = stochastic_linear_system(
+                self.X, self.y, stream.take(m), w, mask, u, float(at.gamma),
+                float(at.lam2), float(tau), bool(tie_active),
+                bool(per_sample_mask), etas[done: done + m], float(tol), v, rec)
+            done += ran
+            if tol > 0 and step <= tol:
+                break
+        return v, done, float(step)
 
 
 class MinibatchLinearization:
@@ -100,13 +130,15 @@ class MinibatchLinearization:
     need ``∇f_ξ(w)`` and are computed on first use only (NSID's loop uses ``vjp_w`` alone).
     """
 
-    def __init__(self, T_hat, w, lam, idx, counts=None):
+    symmetric = True  # ∂_wT
+
+    def __init__(self, T_hat, w, lam_T, idx, counts=None):
         self.T_hat = T_hat
         self.w = w
         self.idx = np.ascontiguousarray(idx, dtype=np.int64)
         self.counts = counts
-        self.lam2 = T_hat.dtype.type(lam[1])
-        gamma, dgamma = T_hat.step.step_size(float(lam[1]))
+        self.lam2 = T_hat.dtype.type(lam_T[0])
+        gamma, dgamma = T_hat.step.step_size(float(lam_T[0]))
         self.gamma = T_hat.dtype.type(gamma)
         self.dgamma = T_hat.dtype.type(dgamma)
 
@@ -160,12 +192,12 @@ class MinibatchLinearization:
     vjp_w = jvp_w  # ∂_wT̂ is symmetric
 
     def jvp_lam(self, y):
-        """``∂_λT̂ y = y[1] ∂_λ2 T̂``."""
-        return self.dT_dlam2 * y[1]
+        """``∂_λ2T̂ y``."""
+        return self.dT_dlam2 * y[0]
 
     def vjp_lam(self, v):
-        """``(∂_λT̂)ᵀ v = (0, <∂_λ2 T̂, v>)``."""
-        return np.array([0.0, float(self.dT_dlam2 @ v)], dtype=v.dtype)
+        """``(∂_λ2T̂)ᵀ v = <∂_λ2 T̂, v>``."""
+        return np.array([float(self.dT_dlam2 @ v)], dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT̂)[S, S] = I - γ(H_ξ[S, S] + λ2 I)``."""

@@ -64,6 +64,8 @@ class MinibatchLogisticLinearization:
     :class:`~ns_implicit.maps.selection.ProxGradientSelection`.
     """
 
+    symmetric = True  # ∂_wT
+
     def __init__(self, at, w, idx, counts=None):
         if counts is None:
             idx, counts = np.unique(idx, return_counts=True)

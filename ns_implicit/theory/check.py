@@ -44,7 +44,7 @@ import numpy as np
 from ns_implicit.theory.conservative import (distance_to_set, excess, operator_norms, pairwise_distances,
                            unique_elements)
 from ns_implicit.methods import aid_fp_forward, itd_forward
-from ns_implicit.operators.soft_threshold import MAX_SELECTIONS
+from ns_implicit.operators.base import MAX_SELECTIONS
 from ns_implicit.theory.sets import aid_fp_set, dense_pair, fixed_point_set, implicit_jacobians, selections
 from ns_implicit.theory.bounds import (aid_fp_bound, itd_bound, itd_bound_after_identification, jacobian_norm_bound,
                      support_identified_at)

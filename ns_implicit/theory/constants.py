@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ns_implicit.operators.soft_threshold import MAX_SELECTIONS
-from ns_implicit.theory.sets import _ties, selections
+from ns_implicit.operators.base import MAX_SELECTIONS
+from ns_implicit.theory.sets import selections
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def kink_margin(phi, w, *, tie_tol=0.0):
     ``margin = inf`` when every coordinate is tied.
     """
     u = np.asarray(phi.inner_point(phi.check_point(w, "w")), dtype=np.float64)
-    ties = _ties(u, phi.tau, tie_tol)
+    ties = phi.G.ties(u, phi.lam_G, phi.gamma, tie_tol)
     gap = np.abs(np.abs(u) - float(phi.tau))
     gap[ties] = np.inf
     return float(np.min(gap)), ties

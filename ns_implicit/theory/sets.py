@@ -1,8 +1,9 @@
-"""Conservative sets of the elastic-net map in vertex form, THEORY.md §4, §6, §7.
+"""Conservative sets of a composite map in vertex form, docs/theory.md §4, §6, §7.
 
-At a point ``(w, λ)`` the selection derivative ``D_Φ(w, λ)`` of ``Φ = S_{γλ1} ∘ T`` is the
-finite set of pairs ``(A, B)``, one per selection mask: every 0/1 choice at the coordinates
-where ``|u_i| = τ`` (:func:`ns_implicit.operators.soft_threshold.tie_masks`), the mask fixed elsewhere. From it:
+At a point ``(w, λ)`` the selection derivative ``D_Φ(w, λ)`` of ``Φ = G ∘ T`` is the
+finite set of pairs ``(A, B)``, one per vertex of the operator's conservative set at
+``u = T(w, λ)`` (``phi.selections``; for soft-thresholding every 0/1 choice at the
+coordinates where ``|u_i| = τ``, the mask fixed elsewhere). From it:
 
 * the implicit set (10): ``{(I - A)⁻¹B : (A, B) ∈ D_Φ(w(λ), λ)}`` — :func:`implicit_jacobians`;
 * the fixed-point set (11): the fixed point of ``𝒳 ↦ {AX + B}``, infinite in general;
@@ -16,14 +17,15 @@ The enumeration cap
 -------------------
 A point with ``k`` ties has ``2**k`` selections, and set iterates multiply their sizes.
 Every function takes ``cap`` (default :data:`MAX_SELECTIONS` = 4096): the number of
-selections at one point (checked by :func:`ns_implicit.operators.soft_threshold.tie_masks`) and the number of
+selections at one point (checked by the operator's ``vertices``) and the number of
 elements of any set built here may not exceed it; past it a
 :class:`~ns_implicit.errors.SelectionCapError` says which set, how large, and what to change.
 
 Near-ties
 ---------
-``tie_tol`` (default 0: exact equality, the oracle's own test) treats
-``||u_i| - τ| <= tie_tol · τ`` as a tie. A solution built to sit exactly at a kink (for
+``tie_tol`` (default 0: exact equality, the oracle's own test) treats points within
+``tie_tol`` (relative) of a kink as at the kink (soft-thresholding:
+``||u_i| - τ| <= tie_tol · τ``). A solution built to sit exactly at a kink (for
 example by :func:`ns_implicit.theory.instances.kink_instance`) is only at the kink up to
 round-off; ``tie_tol`` lets its selection set be the kink's.
 """
@@ -33,7 +35,7 @@ import numpy as np
 from ns_implicit._validation import check_positive_float, check_positive_int
 from ns_implicit.theory.conservative import as_set
 from ns_implicit.errors import SelectionCapError
-from ns_implicit.operators.soft_threshold import MAX_SELECTIONS, tie_masks
+from ns_implicit.operators.base import MAX_SELECTIONS
 
 __all__ = ["MAX_SELECTIONS", "selections", "selection_matrices", "implicit_jacobians",
            "fixed_point_set", "itd_set_iterates", "itd_set_step", "aid_fp_set", "dense_pair",
@@ -45,48 +47,30 @@ def _check_cap(cap):
 
 
 def tied_coordinates(phi, w, *, tie_tol=0.0):
-    """Indices ``i`` with ``||u_i| - τ| <= tie_tol · τ`` at ``u = T(w, λ)`` (exact when 0)."""
+    """Indices ``i`` at a kink of the operator at ``u = T(w, λ)``: ``||u_i| - τ| <= tie_tol · τ``
+    for soft-thresholding (exact equality when 0)."""
     tie_tol = check_positive_float(tie_tol, "tie_tol", strict=False)
     w = phi.check_point(w, "w")
-    u = np.asarray(phi.inner_point(w))
-    return _ties(u, phi.tau, tie_tol)
-
-
-def _ties(u, tau, tie_tol):
-    gap = np.abs(np.abs(u).astype(np.float64) - float(tau))
-    return np.flatnonzero(gap <= tie_tol * float(tau)) if tie_tol > 0 else np.flatnonzero(gap == 0)
-
-
-def _masks(phi, w, cap, tie_tol):
-    """All selection masks at ``w`` (see the module docstring for ``tie_tol``)."""
-    u = np.array(phi.inner_point(w), copy=True)
-    tau = phi.tau
-    ties = _ties(u, tau, tie_tol)
-    if float(tau) == 0.0 and np.any(u[ties] == 0):
-        raise ValueError(
-            "lam1 = 0 and some u_i = 0: the selections of the identity map S_0 at u_i = 0 differ "
-            "in the sign of their lam1-derivative, which the mask enumeration does not cover; "
-            "use lam1 > 0.")
-    u[ties] = np.sign(u[ties]) * tau  # snap near-ties (a no-op for exact ones)
-    return tie_masks(u, tau, cap)
+    return phi.G.ties(np.asarray(phi.inner_point(w)), phi.lam_G, phi.gamma, tie_tol)
 
 
 def selections(phi, w, cap=MAX_SELECTIONS, *, tie_tol=0.0):
-    """All selections ``(A, B) ∈ D_Φ(w, λ)`` at ``w``: one per vertex mask (THEORY §4, §11.1).
+    """All selections ``(A, B) ∈ D_Φ(w, λ)`` at ``w``: one per vertex of the operator's
+    conservative set at ``u = T(w, λ)`` (docs/theory.md §4, §15.4).
 
-    Uses ``phi.selection(w, mask=...)`` for each mask of :func:`ns_implicit.operators.soft_threshold.tie_masks`;
-    raises :class:`~ns_implicit.errors.SelectionCapError` past ``2**ties > cap``.
+    Raises :class:`~ns_implicit.errors.SelectionCapError` past ``cap`` selections.
     """
     cap = _check_cap(cap)
     tie_tol = check_positive_float(tie_tol, "tie_tol", strict=False)
     w = phi.check_point(w, "w")
-    return [phi.selection(w, mask=m) for m in _masks(phi, w, cap, tie_tol)]
+    return phi.selections(w, cap, tie_tol)
 
 
 def dense_pair(sel, dim, n_hyper):
     """The dense ``(A, B)`` (float64, ``p × p`` and ``p × m``) of one selection."""
-    eye_p = np.eye(dim, dtype=sel.mask.dtype)
-    eye_m = np.eye(n_hyper, dtype=sel.mask.dtype)
+    dtype = sel.lin.value.dtype
+    eye_p = np.eye(dim, dtype=dtype)
+    eye_m = np.eye(n_hyper, dtype=dtype)
     A = np.column_stack([sel.A(e) for e in eye_p]).astype(np.float64)
     B = np.column_stack([sel.B(e) for e in eye_m]).astype(np.float64)
     return A, B

@@ -1,0 +1,132 @@
+"""The composite fixed-point map ``Φ(w, λ) = G(T(w, λ_T); λ_G, γ(λ_T))`` (docs/theory.md §15.1).
+
+Any nonsmooth operator ``G`` (:mod:`ns_implicit.operators`) after any smooth step ``T``
+(:mod:`ns_implicit.steps`). The hyperparameters are ``λ = (λ_G, λ_T)``: the operator's
+first, then the step's. ``CompositeMap(G, T).at(lam)`` follows the map protocol of
+:mod:`ns_implicit.maps` that every method relies on.
+"""
+
+import numpy as np
+
+from ns_implicit._validation import as_float_array, check_hyperparameters
+from ns_implicit.maps.selection import Selection
+from ns_implicit.operators.base import MAX_SELECTIONS
+
+
+class CompositeMap:
+    """``Φ = G ∘ T``.
+
+    Parameters
+    ----------
+    operator : a nonsmooth operator (e.g. :class:`~ns_implicit.operators.SoftThreshold`).
+    step : a smooth step (e.g. :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`).
+    """
+
+    def __init__(self, operator, step):
+        self.G, self.T = operator, step
+        self.dim, self.dtype = step.dim, step.dtype
+        self.n_hyper = operator.n_params + step.n_params
+
+    @property
+    def tie_active(self):
+        return self.G.tie_active
+
+    def check_lam(self, lam):
+        """``λ`` validated and split: ``(λ, λ_G, λ_T)``."""
+        n_G = self.G.n_params
+        if n_G == 0:  # all hyperparameters are the step's (it may accept them shaped)
+            lam_T = self.T.check_params(lam)
+            return np.asarray(lam_T).reshape(-1), lam_T[:0].reshape(-1), lam_T
+        names = tuple(self.G.param_names) + tuple(getattr(self.T, "param_names", ()))
+        if len(names) != self.n_hyper:
+            names = tuple(f"lam[{i}]" for i in range(self.n_hyper))
+        lam = check_hyperparameters(lam, self.dtype, n=self.n_hyper, names=names)
+        return lam, self.G.check_params(lam[:n_G]), self.T.check_params(lam[n_G:])
+
+    def at(self, lam):
+        """``Φ(·, λ)``; raises :class:`~ns_implicit.errors.NotContractiveError` when ``q >= 1``."""
+        return CompositeMapAt(self, lam)
+
+
+class CompositeMapAt:
+    """``Φ(·, λ)`` for one ``λ``: evaluation, one-call solver step and the §7 oracle."""
+
+    def __init__(self, parent, lam):
+        self.parent = parent
+        self.G = parent.G
+        self.lam, self.lam_G, self.lam_T = parent.check_lam(lam)
+        self.T = parent.T.at(self.lam_T)        # the step at λ_T (raises NotContractiveError)
+        self.q = self.T.q                       # G is nonexpansive: q(Φ) <= q(T)
+        self.gamma = self.T.gamma
+        self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype
+        threshold = getattr(self.G, "threshold", None)
+        self._tau = None if threshold is None else threshold(self.lam_G, self.gamma)
+        self._fused = self._tau is not None and hasattr(self.T, "soft_threshold_step")
+
+    @property
+    def tau(self):
+        """The operator's threshold ``τ`` (soft-thresholding operators)."""
+        if self._tau is None:
+            raise AttributeError(f"{type(self.G).__name__} has no scalar threshold tau.")
+        return self._tau
+
+    @property
+    def dtau(self):
+        """``∇_λτ`` for a soft-thresholding operator (None when ``τ`` does not depend on ``λ``)."""
+        d_G, d_gamma = self.G.threshold_gradient(self.lam_G, self.gamma)
+        d_T = (d_gamma * self.T.dgamma if self.T.dgamma is not None
+               else np.zeros(len(self.lam_T)))
+        dtau = np.concatenate([d_G, d_T]).astype(self.dtype)
+        return dtau if np.any(dtau) else None
+
+    def check_point(self, w, name="w"):
+        """Validate a point of the map's domain (length ``dim``, the map's dtype, finite)."""
+        check = getattr(self.T, "check_point", None)
+        if check is not None:
+            return check(w, name)
+        w = as_float_array(w, name, ndim=1, dtype=self.dtype)
+        if w.shape[0] != self.dim:
+            raise ValueError(f"{name} must have length p = {self.dim}; got {w.shape[0]}.")
+        return w
+
+    def advance(self, w, out):
+        """``out = Φ(w, λ)``; returns ``(‖out - w‖, support_changed)``."""
+        if self._fused:
+            done = self.T.soft_threshold_step(w, self._tau, out)
+            if done is not None:
+                return done
+        self.T.evaluate(w, out)
+        return self.G.apply(out, self.lam_G, self.gamma, w, out)
+
+    def __call__(self, w):
+        out = np.empty_like(w)
+        self.advance(w, out)
+        return out
+
+    def inner_point(self, w):
+        """``u = T(w, λ)``, the point where ``G`` is evaluated."""
+        return self.T.linearize(w).value
+
+    def operator_selection(self, u, tie_active=None):
+        """``G``'s selection at ``u`` with the operator's tie rule."""
+        return self.G.select(u, self.lam_G, self.gamma, tie_active)
+
+    def compose(self, lin, gsel):
+        """The selection ``(A, B)`` of ``Φ`` from a linearization of ``T`` and one of ``G``."""
+        return Selection(lin, gsel, len(self.lam_G), self.T.dgamma)
+
+    def selection(self, w, vertex=None):
+        """One ``(A, B) ∈ D_Φ(w, λ)`` (docs/theory.md §7) with the operator's tie rule, or
+        the given selection ``vertex`` of ``G`` (one of :meth:`vertices`)."""
+        lin = self.T.linearize(w)
+        return self.compose(lin, self.operator_selection(lin.value) if vertex is None else vertex)
+
+    def vertices(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):
+        """Every selection of ``G`` at ``u = T(w, λ)`` (the vertices at ties)."""
+        return self.G.vertices(self.inner_point(w), self.lam_G, self.gamma, cap, tie_tol)
+
+    def selections(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):
+        """Every ``(A, B) ∈ D_Φ(w, λ)``: one per vertex of ``G``'s conservative set at ``u``."""
+        lin = self.T.linearize(w)
+        return [self.compose(lin, g)
+                for g in self.G.vertices(lin.value, self.lam_G, self.gamma, cap, tie_tol)]
