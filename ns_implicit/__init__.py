@@ -3,7 +3,7 @@
 Reference implementation of ITD, AID-FP, AID-CG, the exact active-set hypergradient and
 (stochastic) NSID / SID from Grazzi, Pontil, Salzo, *Nonsmooth Implicit Differentiation:
 Deterministic and Stochastic Convergence Rates* (ICML 2024). Section numbers in the
-docstrings refer to THEORY.md, the project's statement of the mathematics.
+docstrings refer to docs/theory.md, the project's statement of the mathematics.
 """
 
 from ns_implicit.bilevel.hypergradient import METHODS, EarlyStopWarning, HypergradientResult, hypergradient

@@ -4,7 +4,7 @@
 class NotContractiveError(ValueError):
     """The fixed-point map is not a contraction (estimated factor ``q >= 1``).
 
-    Every method of THEORY.md §7–§9 needs ``q < 1`` (Assumption 3.1): without it the
+    Every method of docs/theory.md §7–§9 needs ``q < 1`` (Assumption 3.1): without it the
     fixed point need not be unique and the linear systems ``(I - A) J = B`` need not
     be solvable.
     """

@@ -14,7 +14,7 @@ def make_problem(n_train=60, p=20, seed=0, dtype=np.float64, **kwargs):
 
 
 def closed_form_jacobian(X, w, lam2):
-    """Independent implicit-function-theorem Jacobian (THEORY §11.2, §13 item 2):
+    """Independent implicit-function-theorem Jacobian (docs/theory.md §11.2, §13 item 2):
     ``w'_S = -(H_SS + λ2 I)⁻¹ [sign(w_S), w_S]``, zero off the support ``S``."""
     n, p = X.shape
     S = np.flatnonzero(w)

@@ -1,5 +1,5 @@
 """Property tests: after support identification ITD and AID-FP contract at the rate of the
-active block q_S = ‖A[S, S]‖ (THEORY §8 discussion item 4), checked as one-step inequalities
+active block q_S = ‖A[S, S]‖ (docs/theory.md §8 discussion item 4), checked as one-step inequalities
 on generated instances.
 
 With the paper's step γ(λ2), after identification (signs of w_t fixed from t̄ on) the

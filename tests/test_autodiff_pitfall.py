@@ -1,4 +1,4 @@
-"""The autodiff pitfall at a kink (THEORY §2 (P3), §11.1).
+"""The autodiff pitfall at a kink (docs/theory.md §2 (P3), §11.1).
 
 Soft-thresholding written the autodiff way, ``S(u, τ) = sign(u) · maximum(|u| - τ, 0)``,
 differentiated by the chain rule with the convention of ``jnp.maximum`` / ``torch.maximum``
@@ -38,7 +38,7 @@ def ad_soft_threshold_partials(u, tau):
 
 
 def ad_pair(X, y, w, lam, u=None, tau=None):
-    """``(A, B)`` of ``Φ(w, λ) = S(u(w, λ), τ(λ))`` written in NumPy (THEORY §11.2) and
+    """``(A, B)`` of ``Φ(w, λ) = S(u(w, λ), τ(λ))`` written in NumPy (docs/theory.md §11.2) and
     differentiated the autodiff way. ``u``, ``τ`` may be passed to use given float values."""
     n, p = X.shape
     lam1, lam2 = lam

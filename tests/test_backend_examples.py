@@ -1,7 +1,7 @@
 """The JAX and PyTorch example backends under the kit (skipped without the extras).
 
 Generic points: both must pass. Kinks: the kit must compare their answers (never crash) and
-locate any discrepancy. Measured behaviour, explained by THEORY §6:
+locate any discrepancy. Measured behaviour, explained by docs/theory.md §6:
 
 * JAX (jaxopt implicit differentiation): its answer at a kink is ``(I - A_m)⁻¹B_m`` for the
   mask ``m`` JAX's autodiff gives at its own fixed point (0 / 1, or 0.5 exactly at a tie); for

@@ -1,4 +1,4 @@
-"""Finite sets in vertex form, the distance to a convex hull and the excess (THEORY §1–§3).
+"""Finite sets in vertex form, the distance to a convex hull and the excess (docs/theory.md §1–§3).
 
 Tolerances: the hull distance is an nnls solve on data scaled to unit size; its round-off
 is a few float64 epsilons times the scale (observed ≤ 1e-15), so 1e-10 × scale leaves a wide

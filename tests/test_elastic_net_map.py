@@ -1,4 +1,4 @@
-"""The elastic-net map Φ and its oracle (THEORY §7, §11.2)."""
+"""The elastic-net map Φ and its oracle (docs/theory.md §7, §11.2)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The elastic-net path on a signed support (THEORY §11.2): the closed form
+"""The elastic-net path on a signed support (docs/theory.md §11.2): the closed form
 ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` is the ISTA fixed point between breakpoints, ties hold
 at breakpoints, and the homotopy walk agrees with the local events on the Gram and the
 matrix-free paths."""

@@ -1,4 +1,4 @@
-"""The exact hypergradient (THEORY §6 eq. (10), §11.2) against an independent
+"""The exact hypergradient (docs/theory.md §6 eq. (10), §11.2) against an independent
 implicit-function-theorem computation and central finite differences of λ ↦ E(w(λ))."""
 
 import numpy as np
@@ -63,7 +63,7 @@ def test_exact_matches_central_finite_differences(n_train, p, lam):
 
 
 def test_exact_is_independent_of_the_step_size():
-    # THEORY §13 item 3: (I - A)⁻¹B at the fixed point does not depend on γ.
+    # docs/theory.md §13 item 3: (I - A)⁻¹B at the fixed point does not depend on γ.
     problem = make_problem(n_train=80, p=30, seed=2)
     lam = [0.01, 0.02]
     X, y = problem.map.T.X, problem.map.T.y

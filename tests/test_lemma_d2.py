@@ -1,4 +1,4 @@
-"""Lemma D.2 (THEORY §9, §13 item 10) as an inequality on a Monte-Carlo mean.
+"""Lemma D.2 (docs/theory.md §9, §13 item 10) as an inequality on a Monte-Carlo mean.
 
 Linear stochastic fixed-point problem with exactly known constants: ``T(x) = qx + u``
 (a ``q``-contraction; ``M = qI`` is the tightest case of the lemma's proof, where

@@ -1,4 +1,4 @@
-"""ITD, AID-FP, AID-CG, AID-GMRES converge to `exact` (THEORY §7–§8, §13 items 4–6, 9)."""
+"""ITD, AID-FP, AID-CG, AID-GMRES converge to `exact` (docs/theory.md §7–§8, §13 items 4–6, 9)."""
 
 import warnings
 
@@ -13,7 +13,7 @@ LAM = [0.02, 0.002]
 
 @pytest.fixture(scope="module")
 def paper_problem():
-    # The paper's Figure-1 setting (THEORY §12.2): n_train = p = 100, q ≈ 0.999, q_S ≈ 0.93.
+    # The paper's Figure-1 setting (docs/theory.md §12.2): n_train = p = 100, q ≈ 0.999, q_S ≈ 0.93.
     return ni.ElasticNetProblem.synthetic()
 
 

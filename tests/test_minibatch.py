@@ -1,4 +1,4 @@
-"""Minibatch oracles of THEORY §9 / §11.2: kernels, batch streams, unbiasedness of T̂."""
+"""Minibatch oracles of docs/theory.md §9 / §11.2: kernels, batch streams, unbiasedness of T̂."""
 
 import json
 import os

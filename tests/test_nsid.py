@@ -1,4 +1,4 @@
-"""NSID / SID (THEORY §9, Algorithm 1), the stochastic inner solver and NSID-Bilevel (§10).
+"""NSID / SID (docs/theory.md §9, Algorithm 1), the stochastic inner solver and NSID-Bilevel (§10).
 
 Yardstick: ``exact`` (direct solve on the active set) at a tightly solved fixed point.
 Rates are measured as mean-square errors over seeds and checked as log-log slopes.
@@ -28,7 +28,7 @@ def _instance(n_train=400, p=10, b=20, lam=LAM, seed=0, dtype=np.float64, tol=1e
 
     With p = 10, b = 20 every minibatch map stays well-behaved; λ1 = 0.05 leaves
     inactive coordinates of T(w*) within minibatch noise of the threshold (SID's bias,
-    THEORY §13 item 13) and a kink margin ≈ 0.04 ≫ the noise of ū once J ≳ 10.
+    docs/theory.md §13 item 13) and a kink margin ≈ 0.04 ≫ the noise of ū once J ≳ 10.
     """
     d = make_sparse_regression(n_samples=n_train * 5, n_features=p, n_informative=p // 2,
                                seed=seed, dtype=dtype)
@@ -81,14 +81,14 @@ def test_full_batch_constant_unit_step_is_aid_fp(inst):
 
 def test_nsid_equals_sid_when_G_is_smooth():
     # λ1 = 0: τ = 0, every coordinate active at every point, so the frozen and the
-    # per-sample selections coincide and NSID ≡ SID bit for bit (THEORY §13 item 13).
+    # per-sample selections coincide and NSID ≡ SID bit for bit (docs/theory.md §13 item 13).
     F, w, u, _, _, _ = _instance(lam=np.array([0.0, 0.05]))
     a, b = nsid(F, w, u, 200, rng=1), sid(F, w, u, 200, rng=1)
     assert a.support_size == F.dim
     np.testing.assert_array_equal(a.value, b.value)
 
 
-# -- rates (THEORY §13 items 11-13) ----------------------------------------------------------
+# -- rates (docs/theory.md §13 items 11-13) ----------------------------------------------------------
 
 KS = np.array([30, 100, 300, 1000, 3000])  # two decades of K, J = K + 1
 
@@ -121,7 +121,7 @@ def test_nsid_rate_epoch_batches_and_floors_of_sid_and_constant_steps(inst):
 
 
 def test_constant_step_floor_shrinks_with_the_step(inst):
-    # THEORY §13 item 12: the constant-step floor is ∝ η.
+    # docs/theory.md §13 item 12: the constant-step floor is ∝ η.
     F, w, u, ref, _, _ = inst
     big = _mse(nsid, F, w, u, ref, [2000], 12, steps="const", beta=1.0, gamma=2.0)[0]
     small = _mse(nsid, F, w, u, ref, [2000], 12, steps="const", beta=1.0, gamma=20.0)[0]
@@ -130,7 +130,7 @@ def test_constant_step_floor_shrinks_with_the_step(inst):
 
 @pytest.mark.slow
 def test_paper_setting_rates():
-    # THEORY §12.3 (n = 50,000, p = 100, b = 100, λ = (0.1, 0.01), β/γ multipliers 0.5/2).
+    # docs/theory.md §12.3 (n = 50,000, p = 100, b = 100, λ = (0.1, 0.01), β/γ multipliers 0.5/2).
     d = make_sparse_regression(n_samples=50_000, n_features=100, n_informative=30, noise=0.01,
                                correlated=True, effective_rank=30, seed=1)
     F = StochasticElasticNetMap(d.X, d.y, 100).at([0.1, 0.01])

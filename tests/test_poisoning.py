@@ -1,4 +1,4 @@
-"""Data poisoning (THEORY §11.3, §12.4): the multinomial-logistic map, its selection
+"""Data poisoning (docs/theory.md §11.3, §12.4): the multinomial-logistic map, its selection
 Jacobians, hypergradients w.r.t. the noise, the MNIST loader, the attack and the CLI.
 
 Most tests use tiny synthetic "images" (f = 10 pixels, c = 3 classes) so the map is generic
@@ -150,14 +150,14 @@ def test_aid_fp_and_itd_converge_to_exact():
     ref = ni.exact(phi, w, u).value
     fp = ni.aid_fp(phi, w, u, iters=300, tol=0.0, history=True)
     errs = np.array([np.linalg.norm(g - ref) for g in fp.history]) / np.linalg.norm(ref)
-    # AID-FP converges linearly (THEORY §8) down to the float64 floor (~1e-15 relative).
+    # AID-FP converges linearly (docs/theory.md §8) down to the float64 floor (~1e-15 relative).
     assert np.all(np.diff(errs[[9, 19, 39, 59, 99]]) < 0) and errs[-1] < 1e-12, errs
     itd_errs = []
     for t in (25, 50, 100, 200):
         sol = ni.fixed_point_iteration(phi, tol=0.0, max_iter=t, store_trajectory=True)
         g = ni.itd(phi, sol.trajectory, problem.outer.grad_w(sol.w)).value
         itd_errs.append(np.linalg.norm(g - ref) / np.linalg.norm(ref))
-    # ITD converges too (THEORY §8: t q^t after support identification, here at t = 39).
+    # ITD converges too (docs/theory.md §8: t q^t after support identification, here at t = 39).
     assert np.all(np.diff(itd_errs) < 0) and itd_errs[-1] < 1e-12, itd_errs
 
 

@@ -1,4 +1,4 @@
-"""`ns-implicit reproduce` / `plot` (THEORY §12–§13): quick presets assert the paper's
+"""`ns-implicit reproduce` / `plot` (docs/theory.md §12–§13): quick presets assert the paper's
 qualitative claims with stated margins; saved results re-plot identically."""
 
 import json

@@ -1,5 +1,5 @@
 """Selection sets of the elastic-net map, the constants of Assumption 3.1 and the bounds of
-Theorem 4.1 checked on real runs (THEORY §4, §6, §8, §11.2).
+Theorem 4.1 checked on real runs (docs/theory.md §4, §6, §8, §11.2).
 
 Points *exactly* at a kink are built in floating point: ``u = T(w, λ)`` does not depend on
 ``λ1``, so ``λ1`` is moved by ulps until ``fl(γ λ1) == |u_j|``; or ``w = 0`` at
@@ -230,7 +230,7 @@ def test_nu2_formula_for_both_step_rules():
     w = fixed_point_iteration(phi, tol=1e-14).w
     c = elastic_net_constants(phi, w)
     assert c.nu1 == 0.0
-    assert c.nu2 == pytest.approx(c.gamma * c.q, rel=1e-12)  # THEORY §11.2
+    assert c.nu2 == pytest.approx(c.gamma * c.q, rel=1e-12)  # docs/theory.md §11.2
     phi_fixed = ElasticNetMap(X, y, step=0.5 / ElasticNetMap(X, y).T.L).at([0.05, 0.1])
     c_fixed = elastic_net_constants(phi_fixed, fixed_point_iteration(phi_fixed, tol=1e-14).w)
     assert c_fixed.nu2 == pytest.approx(c_fixed.gamma, rel=1e-12)

@@ -1,4 +1,4 @@
-"""Soft-thresholding and its selection (THEORY §11.1) against finite differences and the
+"""Soft-thresholding and its selection (docs/theory.md §11.1) against finite differences and the
 enumerated selections at ties."""
 
 import numpy as np

@@ -191,7 +191,7 @@ def test_failure_report_is_readable(generic):
 # -- membership of the conservative set at kinks -------------------------------------------
 def _fractional_mask_candidate(inst, m):
     """Returns ∇_2E + J(m)ᵀ∇_1E at the instance's own w*, with the tied coordinate's mask set
-    to m ∈ [0, 1]: the selection derivative convexified (THEORY §4 eq. (4), §11.1)."""
+    to m ∈ [0, 1]: the selection derivative convexified (docs/theory.md §4 eq. (4), §11.1)."""
     phi = ElasticNetMap(inst.X, inst.y).at(inst.lam)
     A, B = selection_matrices(phi, inst.w)        # masks 0 and 1 at the tie
     Am, Bm = (1 - m) * A[0] + m * A[1], (1 - m) * B[0] + m * B[1]
@@ -217,7 +217,7 @@ def test_unrolled_discrepancy_at_kinks_is_located_in_the_fixed_point_set(kinky):
     reports = check_backend(unrolled, kinky)
     failed = [r for r in reports if not r.passed]
     # Measured with seed 0: unrolled ITD leaves the implicit set at some kinks, where its
-    # iterates approach the tie from alternating sides (THEORY §6, Lemma 3.2 (c)).
+    # iterates approach the tie from alternating sides (docs/theory.md §6, Lemma 3.2 (c)).
     assert failed and all(r.instance.at_kink and r.check == "conservative-set" for r in failed)
     assert all("within the fixed-point set (11)" in r.message for r in failed)
     for rep in check_backend(unrolled, kinky, kink_set="fixed-point"):

@@ -99,7 +99,7 @@ def numpy_ista(H, b, lam1, lam2, gamma, tol=SOLVE_TOL, max_iter=100_000):
 
 
 def numpy_hypergradient(H, w, lam2, u):
-    """``J[S] = -(H[S, S] + λ2 I)⁻¹ [sign(w_S), w_S]`` (THEORY §13 item 2); returns ``Jᵀu``."""
+    """``J[S] = -(H[S, S] + λ2 I)⁻¹ [sign(w_S), w_S]`` (docs/theory.md §13 item 2); returns ``Jᵀu``."""
     S = np.flatnonzero(w)
     v = np.linalg.solve(H[np.ix_(S, S)] + lam2 * np.eye(len(S)), u[S])
     return -np.array([np.sign(w[S]) @ v, w[S] @ v])

@@ -2,7 +2,7 @@
 
     python validation/bench_nsid.py [--quick] [--repeats R] [--K K] [--blas-threads T] [--json FILE]
 
-Setting (THEORY §12.3): ``make_sparse_regression(n_samples=50_000, n_features=100,
+Setting (docs/theory.md §12.3): ``make_sparse_regression(n_samples=50_000, n_features=100,
 n_informative=30, noise=0.01, correlated=True, effective_rank=30, seed=1)`` (10,000 training
 rows), λ = (0.1, 0.01), minibatch b = 100, the point ``w = w_399`` (400 ISTA iterates from 0,
 the paper's ``last_det``), ``u = ∇E(w)``, ``J = K + 1``, decreasing steps with the paper's
@@ -61,7 +61,7 @@ from ns_implicit.solvers.sampling import spawn  # noqa: E402
 
 LAM = np.array([0.1, 0.01])
 BATCH = 100
-BETA_MULT, GAMMA_MULT = 0.5, 2.0  # THEORY §12.3 (β(1 - q²) = 1: the Lemma D.2 boundary)
+BETA_MULT, GAMMA_MULT = 0.5, 2.0  # docs/theory.md §12.3 (β(1 - q²) = 1: the Lemma D.2 boundary)
 
 
 def median_time(fn, repeats):
@@ -84,7 +84,7 @@ def epoch_batches(rng, n, b):
 
 
 def numpy_nsid(X, y, w, u, lam, gamma, dgamma, tau, dtau, etas, J, seed, counts=False):
-    """Algorithm 1 for the least-squares step in plain NumPy (THEORY §9, §11.2)."""
+    """Algorithm 1 for the least-squares step in plain NumPy (docs/theory.md §9, §11.2)."""
     n, b = X.shape[0], BATCH
     lam2 = lam[1]
     first, second = (epoch_batches(g, n, b) for g in spawn(seed, 2))

@@ -1,4 +1,4 @@
-"""Time and peak memory of one poisoning hypergradient at the paper's scale (THEORY §12.4).
+"""Time and peak memory of one poisoning hypergradient at the paper's scale (docs/theory.md §12.4).
 
 The hyperparameter is the noise on ``n_poison`` MNIST rows: ``n_poison · 784 ≈ 10⁶`` numbers
 (default ``n_poison = 1276`` of ``n_train = 4250`` rows of the 5,000-image subset, 30% as in

@@ -1,9 +1,9 @@
-"""THEORY §13 claims 1, 2, 5, 10 and 14 measured on the paper's instances, one table row each.
+"""docs/theory.md §13 claims 1, 2, 5, 10 and 14 measured on the paper's instances, one table row each.
 
     python validation/claims.py [--json FILE]
 
 Instances. Deterministic claims (1, 2, 5): the Figure-1 problem
-``ElasticNetProblem.synthetic()`` (THEORY §12.2, seed 3) at ``λ = (0.02, 0.002)``, with
+``ElasticNetProblem.synthetic()`` (docs/theory.md §12.2, seed 3) at ``λ = (0.02, 0.002)``, with
 ``w*`` the fixed point solved to a relative step of 1e-15 (1e-14 for the finite differences of
 claim 2, also on seeds 0 and 1). Claim 14: the NSID instance of ``validation/nsid_rates.py``
 (default: ``make_sparse_regression(n_samples=2000, n_features=10, n_informative=5, seed=0)``,
@@ -16,7 +16,7 @@ What each row measures, and when it counts as holding (``holds``):
    definition): holds if ``max ρ_t <= 1 + 1e-12`` (round-off) and the observed rate after
    support identification (log-linear fit of ``‖w_t - w*‖`` over ``t̄ + 10 <= t`` while the
    error exceeds ``1e-9 ‖w_0 - w*‖``, well above ``w*``'s own accuracy) is within 1% of
-   ``q_S = ‖(I - A)[S, S] - I‖₂`` (THEORY §8 item 4).
+   ``q_S = ‖(I - A)[S, S] - I‖₂`` (docs/theory.md §8 item 4).
 2. ``exact`` at ``w*`` with ``u = ∇E(w*)`` against central differences of
    ``λ ↦ E(w(λ))`` with ``h_i = 1e-4 λ_i``: holds if every relative error is below 1e-6 and
    the support and signs of ``w(λ ± h_i e_i)`` equal those of ``w*``. Error budget:
@@ -43,7 +43,7 @@ What each row measures, and when it counts as holding (``holds``):
    depend on ``J``: holds if its mean for every ``J >= 10`` is within 25% of the value at
    ``J = K + 1``. With the paper's shuffled epochs (``"epoch"``) a multiple of ``n/b = 20``
    batches averages every row equally often, so ``ū = T(w)`` exactly and the floor is 0 to
-   round-off at ``J = 100, 300, 1000`` (derived here, not a THEORY claim; holds if below 1e-20).
+   round-off at ``J = 100, 300, 1000`` (derived here, not a docs/theory.md claim; holds if below 1e-20).
 10. ``T(x) = Mx + u``, ``T̂(x, ζ) = T(x) + ζ`` with ``ζ ~ N(0, s²I/n)`` (``σ1 = s²``,
    ``σ2 = 0``), ``x_0 = 0``, ``η_k`` from :func:`ns_implicit.methods.nsid.step_sizes`,
    4000 paths. Two contractions of norm ``q``: ``M = qI`` (the tightest case of the proof:

@@ -1,17 +1,17 @@
-"""NSID / SID error against ``exact`` as K grows: rates and floors (THEORY §13 items 11-14).
+"""NSID / SID error against ``exact`` as K grows: rates and floors (docs/theory.md §13 items 11-14).
 
     python validation/nsid_rates.py [--paper] [--seeds S] [--json FILE]
 
 Default instance (the one of ``tests/test_nsid.py``): ``make_sparse_regression(n_samples=2000,
 n_features=10, n_informative=5, seed=0)`` (400 training rows), λ = (0.05, 0.01), b = 20,
-K ∈ {30, …, 3000}, 20 seeds. ``--paper``: THEORY §12.3 (10,000 training rows, p = 100,
+K ∈ {30, …, 3000}, 20 seeds. ``--paper``: docs/theory.md §12.3 (10,000 training rows, p = 100,
 b = 100, λ = (0.1, 0.01), multipliers β 0.5 / γ 2), K ∈ {80, …, 8000}, 10 seeds.
 
 At the tightly solved fixed point ``w*`` with ``u = ∇E(w*)`` and ``J = K + 1`` it prints the
 relative root-mean-square error ``sqrt(mean_s ‖ĝ_s - ĝ_exact‖²) / ‖ĝ_exact‖`` over seeds for
 NSID (decreasing and constant steps) and SID (decreasing steps), with the paper's shuffled
 epochs and with i.i.d. batches, and the log-log slope of the mean-square error in K
-(THEORY §13 item 11 predicts <= -1 for NSID-dec; items 12-13 predict floors for the others).
+(docs/theory.md §13 item 11 predicts <= -1 for NSID-dec; items 12-13 predict floors for the others).
 Nothing is asserted.
 """
 
@@ -39,7 +39,7 @@ def instance(paper):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--paper", action="store_true", help="the paper's setting (THEORY §12.3)")
+    parser.add_argument("--paper", action="store_true", help="the paper's setting (docs/theory.md §12.3)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per point (20; --paper 10)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Hypergradients of ``f(λ) = E(w(λ), λ)``, THEORY.md §10 eq. (21).
+"""Hypergradients of ``f(λ) = E(w(λ), λ)``, docs/theory.md §10 eq. (21).
 
 ``hypergradient(phi_map, outer, lam, method)`` solves the inner problem by fixed-point
 iteration, then returns ``∇_2E(w_t, λ) + Jᵀ∇_1E(w_t, λ)`` with ``J`` from the chosen
@@ -16,7 +16,8 @@ import ns_implicit.methods as methods
 from ns_implicit._validation import describe
 from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
 
-METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward")
+#: The deterministic methods (the registry's implicit and unrolled ones).
+METHODS = methods.method_names(("implicit", "unrolled"))
 
 
 class EarlyStopWarning(RuntimeWarning):
@@ -41,7 +42,7 @@ class HypergradientResult:
 
 def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, linsys_iters=10_000,
                   tol=1e-10, w0=None, history=False, allow_empty_support=False):
-    """Hypergradient of ``E(w(λ), λ)`` for the fixed point of ``phi_map`` (THEORY §10).
+    """Hypergradient of ``E(w(λ), λ)`` for the fixed point of ``phi_map`` (docs/theory.md §10).
 
     Parameters
     ----------
@@ -57,12 +58,12 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
 
     Warns :class:`EarlyStopWarning` when a budget ran out before ``tol`` was met.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
-    if history and method not in ("aid-fp", "aid-cg", "itd-forward"):
-        raise ValueError(f"history is recorded by aid-fp, aid-cg and itd-forward only; "
+    spec = methods.get_method(method, ("implicit", "unrolled"))
+    if history and not spec.history:
+        recorders = ", ".join(n for n in METHODS if methods.METHODS[n].history)
+        raise ValueError(f"history is recorded by {recorders} only; "
                          f"method={method!r} has no iterates to record (use history=False).")
-    if method.startswith("itd") and w0 is not None:
+    if spec.kind == "unrolled" and w0 is not None:
         raise ValueError("w0 must be None for ITD: its starting point must not depend on lam.")
     start = time.perf_counter()
     phi = phi_map.at(lam)
@@ -84,13 +85,8 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
         u = outer.grad_w(w, phi.lam)
         if method == "itd":
             lin = methods.itd(phi, inner.trajectory, u)
-        elif method == "exact":
-            lin = methods.exact(phi, w, u)
-        elif method == "aid-gmres":
-            lin = methods.aid_gmres(phi, w, u, iters=linsys_iters, tol=tol)
         else:
-            fn = methods.aid_cg if method == "aid-cg" else methods.aid_fp
-            lin = fn(phi, w, u, iters=linsys_iters, tol=tol, history=history)
+            lin = spec.run(phi, w, u, iters=linsys_iters, tol=tol, history=history)
             if history:
                 hist = [outer.grad_lam(w, phi.lam) + g for g in lin.history]
         value = outer.grad_lam(w, phi.lam) + lin.value

@@ -1,4 +1,4 @@
-"""Outer objectives ``E(w, λ)`` with their gradients (THEORY.md §10)."""
+"""Outer objectives ``E(w, λ)`` with their gradients (docs/theory.md §10)."""
 
 import numpy as np
 

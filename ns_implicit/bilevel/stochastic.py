@@ -1,4 +1,4 @@
-"""Stochastic hypergradients: NSID-Bilevel, THEORY.md §10 (Algorithm 2).
+"""Stochastic hypergradients: NSID-Bilevel, docs/theory.md §10 (Algorithm 2).
 
 1. inner solve for ``w_t``: deterministic fixed-point iteration of ``Φ(·, λ)`` (the paper's
    experiments, ``last_det``) or the stochastic proximal gradient of
@@ -7,7 +7,7 @@
 3. NSID (or SID) at ``(λ, w_t, u)`` with samples independent of step 1;
 4. ``ĝ = ∇_2E(w_t, λ) + (A_G B̄_T + B_G)ᵀ v_K``.
 
-Sample accounting as in the paper (THEORY §12): ``samples_used = (K + J)·b`` and
+Sample accounting as in the paper (docs/theory.md §12): ``samples_used = (K + J)·b`` and
 ``epochs = samples_used / n`` count the hypergradient's samples; a stochastic inner solve
 reports its own ``inner.samples_used``. NSID/SID are kept out of
 :func:`ns_implicit.bilevel.hypergradient.hypergradient`, whose deterministic methods take no sampling
@@ -22,12 +22,13 @@ import numpy as np
 
 from ns_implicit._validation import describe
 from ns_implicit.bilevel.hypergradient import EarlyStopWarning
-from ns_implicit.methods.nsid import StochasticResult, nsid, sid
+from ns_implicit.methods.nsid import StochasticResult
+from ns_implicit.methods.registry import get_method, method_names
 from ns_implicit.solvers.sampling import as_generator, spawn
 from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
 from ns_implicit.solvers.stochastic import stochastic_prox_gradient
 
-STOCHASTIC_METHODS = ("nsid", "sid")
+STOCHASTIC_METHODS = method_names(("stochastic",))
 INNER_SOLVERS = ("deterministic", "stochastic")
 
 
@@ -55,7 +56,7 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
                              inner_iters=10_000, inner_tol=1e-10, inner_steps="dec", w0=None,
                              history=False, compiled=True, sampling="epoch",
                              allow_empty_support=False):
-    """NSID-Bilevel (THEORY §10, Algorithm 2): a stochastic hypergradient of ``E(w(λ), λ)``.
+    """NSID-Bilevel (docs/theory.md §10, Algorithm 2): a stochastic hypergradient of ``E(w(λ), λ)``.
 
     Parameters
     ----------
@@ -96,7 +97,7 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
             "so the hypergradient carries no information; lower lam1 or pass "
             "allow_empty_support=True.")
     u = outer.grad_w(w, F.lam)
-    fn = nsid if method == "nsid" else sid
+    fn = get_method(method, ("stochastic",)).function
     lin = fn(F, w, u, K, J, method_rng, steps=steps, beta=beta, gamma=gamma,
              beta_mult=beta_mult, gamma_mult=gamma_mult, tol=tol, history=history,
              compiled=compiled, sampling=sampling)

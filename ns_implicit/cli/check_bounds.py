@@ -1,4 +1,4 @@
-"""``ns-implicit check-bounds``: Theorem 4.1 checked on real ITD and AID-FP runs (THEORY §8).
+"""``ns-implicit check-bounds``: Theorem 4.1 checked on real ITD and AID-FP runs (docs/theory.md §8).
 
 For each seed: a small elastic-net instance (generic, or with ``--at-kinks`` a solution that
 sits exactly at a kink), ITD and AID-FP (``k = t``) run from ``w_0 = 0``, and at every
@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 NAME = "check-bounds"
-HELP = "Check the ITD / AID-FP bounds of Theorem 4.1 (THEORY.md §8) on seeded elastic-net runs."
+HELP = "Check the ITD / AID-FP bounds of Theorem 4.1 (docs/theory.md §8) on seeded elastic-net runs."
 
 QUICK = {"seeds": 6, "iters": 60, "p": 5, "n_train": 20}
 

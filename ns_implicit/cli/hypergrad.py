@@ -5,7 +5,7 @@ object with keys ``hypergradient`` ([∂E/∂λ1, ∂E/∂λ2]), ``method``, ``i
 ``support_size``, ``residual``, ``seconds``, ``converged``, ``lam``, ``linsys_iterations``,
 ``support_identified_at``, ``dtype``. Warnings go to stderr.
 
-The stochastic methods ``nsid`` and ``sid`` (THEORY §9–§10) run ``--linsys-iters`` = K
+The stochastic methods ``nsid`` and ``sid`` (docs/theory.md §9–§10) run ``--linsys-iters`` = K
 iterations with minibatches of ``--batch-size`` rows, ``--batches`` J for the averaged map
 (default K + 1), ``--steps {dec,const}`` and ``--seed`` (``--tol`` applies to the inner
 solve only: NSID/SID run all K iterations); their JSON object has the keys
@@ -19,10 +19,12 @@ import warnings
 
 import numpy as np
 
+from ns_implicit.methods.registry import METHODS, method_names
+
 NAME = "hypergrad"
 HELP = "Compute the elastic-net hypergradient [dE/dlam1, dE/dlam2] of the validation loss."
-CLI_METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd", "itd-forward", "nsid", "sid")
-STOCHASTIC = ("nsid", "sid")
+CLI_METHODS = tuple(METHODS)  # everything the registry holds
+STOCHASTIC = method_names(("stochastic",))
 
 
 def add_arguments(p):
@@ -41,7 +43,7 @@ def add_arguments(p):
                         "1e-12; 1e-6 with --float32, whose round-off is 6e-8)")
     p.add_argument("--float32", action="store_true", help="compute in float32")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    g = p.add_argument_group("nsid / sid (stochastic; THEORY §9-§10)")
+    g = p.add_argument_group("nsid / sid (stochastic; docs/theory.md §9-§10)")
     g.add_argument("--batch-size", type=int, default=100,
                    help="rows per minibatch b, in [1, n_train] (default 100)")
     g.add_argument("--batches", type=int, default=None, metavar="J",
@@ -85,7 +87,7 @@ def run(args):
 
 
 def run_stochastic(args, problem, lam, dtype, start):
-    """``--method nsid|sid``: NSID-Bilevel (THEORY §10) at the deterministic inner solution."""
+    """``--method nsid|sid``: NSID-Bilevel (docs/theory.md §10) at the deterministic inner solution."""
     from ns_implicit.bilevel.hypergradient import EarlyStopWarning
     from ns_implicit.maps.stochastic import StochasticElasticNetMap
     from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning

@@ -1,4 +1,4 @@
-"""``ns-implicit poison``: the data-poisoning attack on real MNIST (THEORY.md §11.3, §12.4).
+"""``ns-implicit poison``: the data-poisoning attack on real MNIST (docs/theory.md §11.3, §12.4).
 
 Trains elastic-net multinomial logistic regression (``λ1 = 0.02``, ``λ2 = 0.1``) on a seeded
 MNIST split three ways — clean, with random noise in the box ``[-ε, ε]`` on the poisoned

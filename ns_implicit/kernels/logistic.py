@@ -1,4 +1,4 @@
-"""Kernels of the multinomial logistic (softmax cross-entropy) step, THEORY.md §11.3.
+"""Kernels of the multinomial logistic (softmax cross-entropy) step, docs/theory.md §11.3.
 
 Row-wise pieces only; the products with the design (``X̃ W``, ``X̃ᵀ R``) are BLAS calls
 made by :mod:`ns_implicit.steps.logistic`. With ``P = softmax(Z)`` row-wise and ``Y`` the
@@ -7,7 +7,7 @@ one-hot labels:
     softmax_cross_entropy:  P, R = P - Y and Σ_i CE_i = Σ_i [logsumexp(z_i) - z_{i,y_i}]
     softmax_jvp_rows:       dP = P ⊙ Z - P ⊙ ((P ⊙ Z) 1) 1ᵀ   (the softmax Jacobian times Z;
                             it is symmetric, so the same kernel gives the VJP)
-    noise_vjp_rows:         out = s (R Vᵀ + D Wᵀ)              (THEORY §11.3, VJP w.r.t. the noise)
+    noise_vjp_rows:         out = s (R Vᵀ + D Wᵀ)              (docs/theory.md §11.3, VJP w.r.t. the noise)
 
 Reductions are accumulated in float64 whatever the dtype of the arrays.
 """
@@ -64,7 +64,7 @@ def noise_vjp_rows(R, D, V, W, scale, out):
     """``out = scale (R Vᵀ + D Wᵀ)``: ``R, D`` are ``(p, c)``, ``V, W`` are ``(f, c)``, ``out`` ``(p, f)``.
 
     With ``R = P - Y`` and ``D = softmax_jvp(P, X̃ V)`` on the poisoned rows and
-    ``scale = -γ/n`` this is the transpose product of ``∂T/∂Λ`` with ``V`` (THEORY §11.3).
+    ``scale = -γ/n`` this is the transpose product of ``∂T/∂Λ`` with ``V`` (docs/theory.md §11.3).
     """
     p, c = R.shape
     f = V.shape[0]

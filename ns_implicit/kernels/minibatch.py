@@ -1,4 +1,4 @@
-"""Minibatch kernels of the least-squares step, THEORY.md §9, §11.2 (composite split).
+"""Minibatch kernels of the least-squares step, docs/theory.md §9, §11.2 (composite split).
 
 A minibatch ``ξ`` is an array of row indices. The kernels read the rows ``X[i]``, ``i ∈ ξ``,
 in place (the dataset is never copied or gathered into a new array) and accumulate in
@@ -12,7 +12,7 @@ epochs) is passed as distinct ``rows`` with multiplicities ``counts`` instead: t
 at a cost of one pass over the distinct rows (``counted_gradient``,
 ``counted_hessian_vector``).
 
-:func:`stochastic_linear_system` runs the whole NSID / SID loop of THEORY §9 eq. (19) for
+:func:`stochastic_linear_system` runs the whole NSID / SID loop of docs/theory.md §9 eq. (19) for
 the least-squares step in compiled code (the fast path of
 :func:`ns_implicit.methods.nsid.nsid`; its body is the equation of the generic loop).
 """
@@ -84,7 +84,7 @@ def _gram_product(X, idx, v, support, offset, weights, outputs, acc):
 
 @njit
 def minibatch_gradient(X, y, idx, w, out):
-    """``out = X_ξᵀ(X_ξ w - y_ξ) / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
+    """``out = X_ξᵀ(X_ξ w - y_ξ) / |ξ|`` for the rows ``ξ = idx`` (docs/theory.md §11.2)."""
     acc = np.zeros(X.shape[1])
     _gram_product(X, idx, w, np.flatnonzero(w), y, idx[:0], idx[:0], acc)
     for j in range(out.shape[0]):
@@ -93,7 +93,7 @@ def minibatch_gradient(X, y, idx, w, out):
 
 @njit
 def minibatch_hessian_vector(X, idx, v, out):
-    """``out = X_ξᵀ X_ξ v / |ξ|`` for the rows ``ξ = idx`` (THEORY §11.2)."""
+    """``out = X_ξᵀ X_ξ v / |ξ|`` for the rows ``ξ = idx`` (docs/theory.md §11.2)."""
     acc = np.zeros(X.shape[1])
     _gram_product(X, idx, v, np.flatnonzero(v), X[0, :0], idx[:0], idx[:0], acc)
     for j in range(out.shape[0]):
@@ -130,7 +130,7 @@ def _active(u, tau, tie_active, mask):
 @njit
 def stochastic_linear_system(X, y, batches, w, mask_bar, u, gamma, lam2, tau, tie_active,
                              per_sample_mask, etas, tol, v, record):
-    """NSID / SID linear system (THEORY §9 eq. (19)) for the least-squares step.
+    """NSID / SID linear system (docs/theory.md §9 eq. (19)) for the least-squares step.
 
     For ``k = 0 … K-1`` with ``ξ_k = batches[k]``:
 

@@ -1,4 +1,4 @@
-"""Fixed-point maps ``Φ = G ∘ T`` (THEORY.md §5, §11).
+"""Fixed-point maps ``Φ = G ∘ T`` (docs/theory.md §5, §11).
 
 The protocol every map follows (the methods in :mod:`ns_implicit.methods` rely on it
 and on nothing else):
@@ -13,7 +13,7 @@ and on nothing else):
     ``check_point(w, name) -> w`` (validated, the map's dtype);
     ``advance(w, out) -> (‖out - w‖, support_changed)`` writes ``Φ(w, λ)`` into ``out``;
     ``__call__(w) -> Φ(w, λ)``;
-    ``selection(w, mask=None) -> Selection``: the oracle of THEORY §7.
+    ``selection(w, mask=None) -> Selection``: the oracle of docs/theory.md §7.
 
 ``Selection`` (one ``(A, B) ∈ D_Φ(w, λ)``, see :mod:`ns_implicit.maps.selection`)
     ``active`` (indices where rows of ``A``, ``B`` may be nonzero), ``A(x)``, ``AT(v)``,

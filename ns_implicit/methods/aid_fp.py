@@ -1,4 +1,4 @@
-"""AID-FP: approximate implicit differentiation by fixed-point iterations, THEORY.md §7 eq. (14).
+"""AID-FP: approximate implicit differentiation by fixed-point iterations, docs/theory.md §7 eq. (14).
 
 Reverse mode: with one selection ``(A, B) ∈ D_Φ(w, λ)`` frozen at ``w``,
 
@@ -17,7 +17,7 @@ from ns_implicit.methods.result import MethodResult
 
 
 def aid_fp(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
-    """``Bᵀ v_k`` with ``v_i = Aᵀ v_{i-1} + u`` (THEORY §7 eq. (14), reverse mode).
+    """``Bᵀ v_k`` with ``v_i = Aᵀ v_{i-1} + u`` (docs/theory.md §7 eq. (14), reverse mode).
 
     ``v_0 = v0`` (default 0); the returned record carries ``v = v_k`` as ``result.v``.
     """

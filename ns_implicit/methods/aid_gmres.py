@@ -1,4 +1,4 @@
-"""AID on the full, unrestricted system with GMRES (scipy), THEORY.md §7.
+"""AID on the full, unrestricted system with GMRES (scipy), docs/theory.md §7.
 
 Solves ``(I - Aᵀ) v = u`` on all coordinates, for users who do not want the active-set
 reduction of :func:`~ns_implicit.methods.aid_cg.aid_cg`; the operator is not symmetric,

@@ -1,4 +1,4 @@
-"""ITD: iterative differentiation through the solver, THEORY.md §7 eq. (13).
+"""ITD: iterative differentiation through the solver, docs/theory.md §7 eq. (13).
 
 Forward mode: ``J_0 = 0``, ``J_t = A_{t-1} J_{t-1} + B_{t-1}`` with
 ``(A_s, B_s) ∈ D_Φ(w_s, λ)``. Reverse mode (the experiments' mode) walks the stored

@@ -1,4 +1,4 @@
-"""NSID and SID: stochastic implicit differentiation, THEORY.md §9 (Algorithm 1, eq. (19)).
+"""NSID and SID: stochastic implicit differentiation, docs/theory.md §9 (Algorithm 1, eq. (19)).
 
 Setting (eq. (2)): ``Φ(w, λ) = G(T(w, λ), λ)`` with ``G = S_{τ(λ)}`` exact and ``T`` known
 only through minibatches, ``T = E_ξ T̂(·, ·, ξ)``. NSID approximates
@@ -10,17 +10,17 @@ only through minibatches, ``T = E_ξ T̂(·, ·, ξ)``. NSID approximates
    ``v_{k+1} = (1 - η_k) v_k + η_k (∂_1T̂(w, λ, ξ_k)ᵀ A_Gᵀ v_k + u)``;
 4. ``ĝ = (A_G B̄_T + B_G)ᵀ v_K``.
 
-SID (THEORY §9, "SID as a special case") runs the same steps with ``G``'s selection taken at
+SID (docs/theory.md §9, "SID as a special case") runs the same steps with ``G``'s selection taken at
 each stochastic point ``T̂(w, λ, ξ_k)`` instead of the frozen ``ū`` (the authors' code calls
 NSID with ``T̂ := G∘T̂`` and ``G := Id``); its final step is NSID's. In the nonsmooth case
 the random selection biases SID; NSID removes the bias.
 
 Step sizes: ``η_k = β/(γ + k)`` (``steps="dec"``) or ``η_k ≡ β/γ`` (``"const"``), by default
-``β = β_mult·2/(1 - q²)``, ``γ = γ_mult·2/(1 - q²)`` (THEORY §12.3). Lemma D.2 needs
+``β = β_mult·2/(1 - q²)``, ``γ = γ_mult·2/(1 - q²)`` (docs/theory.md §12.3). Lemma D.2 needs
 ``β(1 - q²) > 1`` and ``γ >= β(1 + σ₂) >= β`` (so ``η_0 <= 1``); a violation warns
 :class:`StepSizeWarning`. (This ``γ`` is the paper's step-size offset, not the step of ``T``.)
 
-Sample accounting (THEORY §12): ``samples_used = (K + J)·b``, ``epochs = samples_used / n``.
+Sample accounting (docs/theory.md §12): ``samples_used = (K + J)·b``, ``epochs = samples_used / n``.
 
 Stochastic composite map protocol
 ---------------------------------
@@ -61,7 +61,7 @@ STEPS = ("dec", "const")
 
 
 class StepSizeWarning(UserWarning):
-    """The NSID/SID step sizes violate the conditions of Lemma D.2 (THEORY §9)."""
+    """The NSID/SID step sizes violate the conditions of Lemma D.2 (docs/theory.md §9)."""
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -70,7 +70,7 @@ class DivergenceWarning(RuntimeWarning):
 
 @dataclass
 class StochasticResult(MethodResult):
-    """A :class:`~ns_implicit.methods.result.MethodResult` with the sample accounting of THEORY §12.
+    """A :class:`~ns_implicit.methods.result.MethodResult` with the sample accounting of docs/theory.md §12.
 
     ``iterations`` = ``k`` linear-system steps run (``K`` unless stopped early);
     ``residual`` = ``‖m ⊙ (v_k - v_{k-1})‖ / ‖u‖`` (``m`` the selection mask; only
@@ -88,7 +88,7 @@ class StochasticResult(MethodResult):
 
 
 def step_sizes(K, q, steps="dec", *, beta=None, gamma=None, beta_mult=1.0, gamma_mult=1.0):
-    """``η_0 … η_{K-1}``: ``β/(γ + k)`` or the constant ``β/γ`` (THEORY §9, §12.3).
+    """``η_0 … η_{K-1}``: ``β/(γ + k)`` or the constant ``β/γ`` (docs/theory.md §9, §12.3).
 
     ``beta``/``gamma`` default to ``beta_mult``/``gamma_mult`` times ``2/(1 - q²)``. Warns
     :class:`StepSizeWarning` when Lemma D.2's ``β(1 - q²) > 1`` (decreasing steps) or
@@ -116,13 +116,13 @@ def _step_sizes(K, q, steps, beta, gamma, beta_mult, gamma_mult, stacklevel):
                          "(use gamma >= beta so that eta_0 <= 1).")
     if steps == "dec" and beta * (1.0 - q * q) <= 1.0 + 1e-12:
         warnings.warn(
-            f"beta*(1 - q^2) = {beta * (1.0 - q * q):.6g} <= 1 violates Lemma D.2 (THEORY §9) for "
+            f"beta*(1 - q^2) = {beta * (1.0 - q * q):.6g} <= 1 violates Lemma D.2 (docs/theory.md §9) for "
             f"q = {q:.6g}: the O(1/k) rate is not guaranteed; use beta > 1/(1 - q^2) = "
             f"{1.0 / (1.0 - q * q):.6g} (beta_mult > 0.5 with the default base 2/(1 - q^2)).",
             StepSizeWarning, stacklevel=stacklevel)
     if beta / gamma > 1.0:
         warnings.warn(
-            f"eta_0 = beta/gamma = {beta / gamma:.6g} > 1 violates Lemma D.2 (THEORY §9: gamma >= "
+            f"eta_0 = beta/gamma = {beta / gamma:.6g} > 1 violates Lemma D.2 (docs/theory.md §9: gamma >= "
             f"beta(1 + sigma_2)); use gamma >= beta.", StepSizeWarning, stacklevel=stacklevel)
     k = np.arange(K, dtype=np.float64)
     return beta / (gamma + k) if steps == "dec" else np.full(K, beta / gamma)
@@ -209,7 +209,7 @@ def _stochastic_implicit(F, w, u, K, J, rng, frozen, steps, beta, gamma, beta_mu
 
 def nsid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, beta_mult=1.0,
          gamma_mult=1.0, tol=None, history=False, compiled=True, sampling="epoch"):
-    """NSID (THEORY §9, Algorithm 1): an estimate of ``D_w(λ)ᵀu`` from ``(K + J)·b`` samples.
+    """NSID (docs/theory.md §9, Algorithm 1): an estimate of ``D_w(λ)ᵀu`` from ``(K + J)·b`` samples.
 
     Parameters
     ----------
@@ -236,7 +236,7 @@ def nsid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, be
 
 def sid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, beta_mult=1.0,
         gamma_mult=1.0, tol=None, history=False, compiled=True, sampling="epoch"):
-    """SID (THEORY §9, "SID as a special case"): NSID with ``G``'s selection re-taken at
+    """SID (docs/theory.md §9, "SID as a special case"): NSID with ``G``'s selection re-taken at
     every stochastic point ``T̂(w, λ, ξ_k)``. Same parameters and result as :func:`nsid`;
     biased when coordinates of ``T(w, λ)`` lie within minibatch noise of the threshold.
     """

@@ -1,1 +1,1 @@
-"""Bilevel problems: data + maps + outer loss bundled (THEORY.md §11–§12)."""
+"""Bilevel problems: data + maps + outer loss bundled (docs/theory.md §11–§12)."""

@@ -1,8 +1,8 @@
-"""The poisoning attack: projected gradient ascent on the noise, THEORY.md §10, §12.4.
+"""The poisoning attack: projected gradient ascent on the noise, docs/theory.md §10, §12.4.
 
 The attacker maximises the validation cross-entropy ``CE_val(w(Λ))`` of the model trained
 on the poisoned data, over the box ``‖Λ‖_∞ <= ε``. With ``f(Λ) = E(w(Λ)) = -CE_val`` and
-its hypergradient ``g_k = ∇f(Λ_k)`` (implicit differentiation, THEORY §10 eq. (21)):
+its hypergradient ``g_k = ∇f(Λ_k)`` (implicit differentiation, docs/theory.md §10 eq. (21)):
 
     Λ_{k+1} = Π_{[-ε, ε]}(Λ_k - α ε g_k / ‖g_k‖_∞),
 
@@ -14,7 +14,7 @@ cross-entropy seen is returned.
 
 When the noise grows the spectrum of the design so that the map's contraction check fails,
 the step ``γ`` is recomputed at the current noise (:meth:`PoisoningMap.with_noise_ref`);
-``w(Λ)`` and its implicit derivative do not depend on ``γ`` (THEORY §11.2).
+``w(Λ)`` and its implicit derivative do not depend on ``γ`` (docs/theory.md §11.2).
 """
 
 import time
@@ -25,10 +25,11 @@ import numpy as np
 from ns_implicit._validation import check_positive_float, check_positive_int
 from ns_implicit.errors import NotContractiveError
 from ns_implicit.steps.logistic import check_noise
-from ns_implicit.methods import aid_cg, aid_fp, exact
+from ns_implicit.methods.registry import METHODS, method_names
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
-ATTACK_METHODS = ("aid-cg", "aid-fp", "exact")
+#: Implicit methods (the attack warm-starts those that accept it).
+ATTACK_METHODS = method_names(("implicit",))
 
 
 def check_epsilon(epsilon):
@@ -128,12 +129,8 @@ def poison_attack(problem, epsilon, *, steps=10, step_size=1.0, noise0=None, met
             best = (ce, noise.copy(), w.copy(), k, pmap)
         if k < steps:
             u = problem.outer.grad_w(w)
-            if method == "exact":
-                lin = exact(phi, w, u)
-            else:
-                solver = aid_cg if method == "aid-cg" else aid_fp
-                lin = solver(phi, w, u, iters=linsys_iters, tol=linsys_tol, v0=v)
-                v = lin.v
+            lin = METHODS[method].run(phi, w, u, iters=linsys_iters, tol=linsys_tol, v0=v)
+            v = getattr(lin, "v", None)
             g = problem.outer.grad_lam(w) + lin.value
             record.update(linsys_iterations=lin.iterations, linsys_residual=lin.residual)
             gmax = float(np.max(np.abs(g)))

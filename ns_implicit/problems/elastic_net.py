@@ -1,4 +1,4 @@
-"""Elastic-net hyperparameter optimisation as one bilevel problem, THEORY.md §11.2.
+"""Elastic-net hyperparameter optimisation as one bilevel problem, docs/theory.md §11.2.
 
 Inner: ``min_w ‖Xw - y‖²/(2n) + λ1‖w‖₁ + (λ2/2)‖w‖²`` solved as the fixed point of ISTA.
 Outer: ``E(w) = ‖X_val w - y_val‖²/(2 n_val)``.
@@ -52,7 +52,7 @@ class ElasticNetProblem:
 
     @classmethod
     def synthetic(cls, seed=3, dtype=np.float64, **kwargs):
-        """The paper's Figure-1 data (THEORY §12.2) or any :func:`make_sparse_regression` setting."""
+        """The paper's Figure-1 data (docs/theory.md §12.2) or any :func:`make_sparse_regression` setting."""
         data = make_sparse_regression(seed=seed, dtype=dtype, **kwargs)
         return cls(data.X, data.y, data.X_val, data.y_val)
 

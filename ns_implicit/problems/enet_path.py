@@ -1,4 +1,4 @@
-"""The elastic-net solution path in ``λ1`` on a fixed signed support, THEORY.md §11.2.
+"""The elastic-net solution path in ``λ1`` on a fixed signed support, docs/theory.md §11.2.
 
 For fixed ``λ2`` and a support ``S`` with signs ``s``, the optimality conditions
 ``H_SS w_S - b_S + λ2 w_S + λ1 s = 0`` give the closed form
@@ -9,7 +9,7 @@ with ``w0 = M⁻¹ b_S``, ``dw = M⁻¹ s``, ``M = H_SS + λ2 I``. The correlati
 ``c(λ1) = b - H w(λ1) = α + β λ1`` is affine too (``α = b - H w0``, ``β = H dw``). The signed
 support stays optimal until a *breakpoint*: an inactive ``j`` reaches ``|c_j| = λ1`` (it
 enters), or an active ``i`` reaches ``w_i = 0`` (it leaves). At a breakpoint that coordinate is
-tied, ``|u_j| = γλ1 = τ`` (THEORY §11.1).
+tied, ``|u_j| = γλ1 = τ`` (docs/theory.md §11.1).
 
 :class:`SupportPath` is built from a :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`
 through ``hessian_block``, ``hessian_vector`` and ``b`` only, so it serves the Gram and the

@@ -1,4 +1,4 @@
-"""Data poisoning as one bilevel problem, THEORY.md §11.3, §12.4.
+"""Data poisoning as one bilevel problem, docs/theory.md §11.3, §12.4.
 
 Inner: elastic-net multinomial logistic regression (``λ1 = 0.02``, ``λ2 = 0.1`` fixed) on
 training images whose rows ``i_1, …, i_p`` carry the noise ``Λ`` (p × 784), solved as the
@@ -43,10 +43,12 @@ from ns_implicit.data.mnist import N_CLASSES, mnist_split
 from ns_implicit.steps.logistic import check_labels
 from ns_implicit.kernels.logistic import softmax_cross_entropy
 from ns_implicit.maps.poisoning import PoisoningMap
+from ns_implicit.methods.registry import method_names
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 #: Reverse-mode methods usable with a million hyperparameters.
-METHODS = ("exact", "aid-cg", "aid-fp", "aid-gmres", "itd")
+#: Reverse-mode deterministic methods (forward modes would build p*f columns).
+METHODS = method_names(("implicit", "unrolled"), forward=False)
 
 
 def choose_poisoned_rows(n_train, n_poison, rng):

@@ -1,4 +1,4 @@
-"""The paper's seeded synthetic sparse-regression generator, THEORY.md §12.1.
+"""The paper's seeded synthetic sparse-regression generator, docs/theory.md §12.1.
 
 Matches the distributions of the authors' ``make_sparse_regression`` (not their bits):
 ``w_gen[i] = |N(0, 1)|`` on the first ``n_informative`` features, rows ``x ~ N(0, Σ)``,
@@ -37,7 +37,7 @@ def _covariance_factor(rng, n_informative, effective_rank):
 def make_sparse_regression(n_samples=500, n_features=100, n_informative=30, noise=0.1,
                            correlated=False, effective_rank=30, val_size=0.4, test_size=0.4,
                            seed=3, dtype=np.float64):
-    """Seeded synthetic data with the paper's split (defaults: THEORY §12.2, Figure 1).
+    """Seeded synthetic data with the paper's split (defaults: docs/theory.md §12.2, Figure 1).
 
     ``val_size + test_size`` of the rows are held out, and the held-out part is split with
     ``test_size`` (as a fraction of it) going to test: defaults give 20% / 48% / 32%.

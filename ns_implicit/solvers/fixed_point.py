@@ -1,8 +1,8 @@
-"""Fixed-point iteration ``w_{t+1} = Φ(w_t, λ)`` (THEORY.md §6, Assumption 3.1).
+"""Fixed-point iteration ``w_{t+1} = Φ(w_t, λ)`` (docs/theory.md §6, Assumption 3.1).
 
 Stops when ``‖w_{t+1} - w_t‖ <= tol ‖w_{t+1}‖`` (or the step is exactly zero) or after
 ``max_iter`` steps. Records the support-identification iteration: the first ``t`` from
-which every later iterate has the same nonzero pattern as the last one (THEORY §8,
+which every later iterate has the same nonzero pattern as the last one (docs/theory.md §8,
 discussion item 3).
 """
 
@@ -68,7 +68,7 @@ class SolveResult:
 
 def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
                           store_trajectory=False, record_residuals=False):
-    """Iterate ``w_{t+1} = Φ(w_t, λ)`` from ``w0`` (default 0), THEORY §6.
+    """Iterate ``w_{t+1} = Φ(w_t, λ)`` from ``w0`` (default 0), docs/theory.md §6.
 
     Parameters
     ----------

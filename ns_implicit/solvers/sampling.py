@@ -1,8 +1,8 @@
-"""Minibatch index streams and seeded generators for the stochastic methods (THEORY.md §9, §12.3).
+"""Minibatch index streams and seeded generators for the stochastic methods (docs/theory.md §9, §12.3).
 
 A :class:`BatchStream` deals minibatches of ``b`` row indices out of ``n`` in one of two ways:
 
-``"epoch"`` (default; the paper's data loaders, THEORY §12.3: "shuffled, without replacement
+``"epoch"`` (default; the paper's data loaders, docs/theory.md §12.3: "shuffled, without replacement
     within an epoch"): each epoch is a fresh uniform permutation of ``0 … n-1`` cut into
     ``⌊n/b⌋`` consecutive blocks of ``b``; when ``b`` does not divide ``n`` the last
     ``n mod b`` indices of each permutation are dropped, so every batch has exactly ``b``

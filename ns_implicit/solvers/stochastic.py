@@ -1,4 +1,4 @@
-"""Stochastic proximal gradient for the inner problem, THEORY.md §10 (Algorithm 2, step 1).
+"""Stochastic proximal gradient for the inner problem, docs/theory.md §10 (Algorithm 2, step 1).
 
 With the stochastic composite map ``Φ = S_τ ∘ T``, ``T = E_ξ T̂`` (protocol in
 :mod:`ns_implicit.methods.nsid`),

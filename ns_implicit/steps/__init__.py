@@ -1,1 +1,1 @@
-"""Inner maps ``T`` (smooth gradient steps), THEORY.md §5, §9, §11."""
+"""Inner maps ``T`` (smooth gradient steps), docs/theory.md §5, §9, §11."""

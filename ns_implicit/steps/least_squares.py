@@ -1,4 +1,4 @@
-"""The least-squares gradient step ``T``, THEORY.md §11.2.
+"""The least-squares gradient step ``T``, docs/theory.md §11.2.
 
 ``T(w, λ) = w - γ(λ2) (∇f(w) + λ2 w)`` with ``f(w) = ‖Xw - y‖² / (2n)`` and, by default,
 the paper's step ``γ(λ2) = 2 / (L + μ + 2 λ2)`` (``L, μ`` the extreme eigenvalues of
@@ -22,7 +22,7 @@ _DENSE_SPECTRUM_MAX = 3000
 
 
 def _extreme_eigenvalues(X, H):
-    """``(L, μ)`` of ``H = XᵀX/n``; ``μ = 0`` when ``p > n`` (THEORY §11.2, `compute_L_mu`)."""
+    """``(L, μ)`` of ``H = XᵀX/n``; ``μ = 0`` when ``p > n`` (docs/theory.md §11.2, `compute_L_mu`)."""
     n, p = X.shape
     if H is not None:
         ev = np.linalg.eigvalsh(H.astype(np.float64))
@@ -43,7 +43,7 @@ def _extreme_eigenvalues(X, H):
 
 
 class LeastSquaresStep:
-    """Inner map ``T`` of the elastic net (THEORY §11.2): a gradient step on
+    """Inner map ``T`` of the elastic net (docs/theory.md §11.2): a gradient step on
     ``‖Xw - y‖²/(2n) + (λ2/2)‖w‖²``.
 
     Parameters
@@ -97,7 +97,7 @@ class LeastSquaresStep:
             self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         self.L, self.mu = _extreme_eigenvalues(X, self.H)
 
-    # -- step size and contraction (THEORY §11.2) ---------------------------------
+    # -- step size and contraction (docs/theory.md §11.2) ---------------------------------
     def step_size(self, lam2):
         """``(γ, dγ/dλ2)``: the paper's ``2/(L + μ + 2λ2)`` with derivative ``-γ²``, or the fixed step."""
         if self.fixed_step is None:

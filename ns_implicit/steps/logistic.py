@@ -1,4 +1,4 @@
-"""The multinomial logistic gradient step ``T`` of data poisoning, THEORY.md §11.3.
+"""The multinomial logistic gradient step ``T`` of data poisoning, docs/theory.md §11.3.
 
 Training rows ``X`` (n × f), labels ``y ∈ {0, …, c-1}``, weights ``W`` (f × c). The rows
 ``i_1, …, i_p`` are poisoned: the hyperparameter is the noise ``Λ`` (p × f) added to them,
@@ -10,13 +10,13 @@ Training rows ``X`` (n × f), labels ``y ∈ {0, …, c-1}``, weights ``W`` (f �
 ``W`` and ``Λ`` travel as flat C-order vectors ``w = W.ravel()`` (length ``f·c``) and
 ``λ = Λ.ravel()`` (length ``p·f``) so that the generic methods apply.
 
-Derivatives at ``(W, Λ)`` (THEORY §11.3), all matrix-free:
+Derivatives at ``(W, Λ)`` (docs/theory.md §11.3), all matrix-free:
 
 * ``∇²ℓ[V] = X̃ᵀ dP/n`` with ``dP = P ⊙ Z - P ⊙ ((P ⊙ Z)1)1ᵀ``, ``Z = X̃V``;
   ``∂_wT = I - γ(∇²ℓ + λ2 I)`` is symmetric.
 * ``∂_ΛT[E] = -(γ/n)(Eᵀ R_I + X̃_Iᵀ softmax'(P_I)[E W])`` with ``R = P - Y`` (rows ``I`` only).
 * ``(∂_ΛT)ᵀ[V] = -(γ/n)(R_I Vᵀ + D_I Wᵀ)``, ``D_I = softmax'(P_I)[X̃_I V]`` (rows ``I`` of the
-  ``n × f`` matrix of THEORY §11.3; the other rows carry no hyperparameter).
+  ``n × f`` matrix of docs/theory.md §11.3; the other rows carry no hyperparameter).
 
 Storage: the poisoned rows are kept as one ``p × f`` block and the clean rows as another,
 so a noisy design costs only ``p × f`` new numbers and ``X̃W = [X̃_I W; X_rest W]``.
@@ -110,7 +110,7 @@ def check_poison_idx(poison_idx, n):
 
 
 class MultinomialLogisticStep:
-    """Inner map ``T`` of data poisoning (THEORY §11.3): a gradient step on
+    """Inner map ``T`` of data poisoning (docs/theory.md §11.3): a gradient step on
     ``ℓ(W; Λ) + (λ2/2)‖W‖²`` with the noise ``Λ`` on the rows ``poison_idx``.
 
     Parameters
@@ -177,7 +177,7 @@ class MultinomialLogisticStep:
     def with_noise_ref(self, noise_ref):
         """The same step (data shared, not copied) with ``γ`` recomputed at ``noise_ref``.
 
-        The fixed point and its implicit derivative do not depend on ``γ`` (THEORY §11.2),
+        The fixed point and its implicit derivative do not depend on ``γ`` (docs/theory.md §11.2),
         so this changes only the speed and the contraction factor.
         """
         new = copy.copy(self)
@@ -323,7 +323,7 @@ class LogisticStepAt:
 
 
 class LogisticLinearization:
-    """``T`` and its derivatives at one point ``(w, Λ)`` (THEORY §11.3)."""
+    """``T`` and its derivatives at one point ``(w, Λ)`` (docs/theory.md §11.3)."""
 
     symmetric = True  # ∂_wT
 

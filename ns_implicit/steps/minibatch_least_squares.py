@@ -1,4 +1,4 @@
-"""The minibatch least-squares step ``T̂(w, λ, ξ)``, THEORY.md §9 and §11.2 (composite split).
+"""The minibatch least-squares step ``T̂(w, λ, ξ)``, docs/theory.md §9 and §11.2 (composite split).
 
 For a minibatch ``ξ`` of training rows (``|ξ| = b``),
 
@@ -13,7 +13,7 @@ the full training data, or a fixed step). Its derivatives:
 ``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2) because a batch of
 :class:`~ns_implicit.solvers.sampling.BatchStream` is a uniformly random subset of the rows. The
 averaged map ``T̄_J = (1/J) Σ_j T̂(·, ·, ξ'_j)`` of NSID is the same step on the union of the
-``J`` batches (THEORY §9, implementation notes), so one class serves both.
+``J`` batches (docs/theory.md §9, implementation notes), so one class serves both.
 """
 
 from functools import cached_property
@@ -33,7 +33,7 @@ _CHUNK_INDICES = 1 << 20
 
 
 class MinibatchLeastSquares:
-    """Stochastic oracle ``T̂`` of the least-squares step (THEORY §11.2 composite split).
+    """Stochastic oracle ``T̂`` of the least-squares step (docs/theory.md §11.2 composite split).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The minibatch multinomial-logistic step ``T̂(w, Λ, ξ)``, THEORY.md §9 and §11.3 (composite split).
+"""The minibatch multinomial-logistic step ``T̂(w, Λ, ξ)``, docs/theory.md §9 and §11.3 (composite split).
 
 For a minibatch ``ξ`` of training rows (a multiset: distinct rows ``r`` with multiplicities
 ``c_r``, ``|ξ| = Σ c_r``),
@@ -9,13 +9,13 @@ with the poisoned rows of ``ξ`` carrying their noise. Its derivatives are those
 :mod:`ns_implicit.steps.logistic` with the sums over ``ξ``: ``∂_wT̂ = I - γ(∇²ℓ_ξ + λ2 I)``
 (symmetric) and ``(∂_ΛT̂)ᵀ[V]`` nonzero only on the rows of ``Λ`` whose training row is in
 ``ξ``: row ``r`` is ``-(γ c_r/|ξ|)(Vρ_r + Wδ_r)ᵀ`` with ``ρ_r = p_r - y_r`` and
-``δ_r = softmax'(p_r)[Vᵀx̃_r]`` (THEORY §11.3 restricted to the batch). A batch of
+``δ_r = softmax'(p_r)[Vᵀx̃_r]`` (docs/theory.md §11.3 restricted to the batch). A batch of
 :class:`~ns_implicit.solvers.sampling.BatchStream` is a uniformly random subset of the rows, so
 ``E_ξ T̂ = T`` and ``E_ξ ∂T̂ = ∂T`` (Assumption 5.2). Row indices are those of the internal
 order of :class:`~ns_implicit.steps.logistic.MultinomialLogisticStep` (poisoned rows first).
 
 The step ``γ`` is the deterministic map's. (The authors' stochastic poisoning object used
-``2/(L + μ + 2λ2)`` of the clean data without the division by 10, THEORY §11.3; pass that
+``2/(L + μ + 2λ2)`` of the clean data without the division by 10, docs/theory.md §11.3; pass that
 number as ``step=`` to the map to reproduce it. The target ``(I - A)⁻¹B`` is the same.)
 """
 
@@ -27,7 +27,7 @@ from ns_implicit.steps.logistic import MultinomialLogisticStep
 
 
 class MinibatchLogistic:
-    """Stochastic oracle ``T̂`` of the poisoning step (THEORY §11.3 composite split).
+    """Stochastic oracle ``T̂`` of the poisoning step (docs/theory.md §11.3 composite split).
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 Generate elastic-net instances carrying our reference hypergradient (and, at kinks, the
 vertices of the conservative set), then check a candidate written against the stable
 convention ``candidate(X, y, X_val, y_val, lam1, lam2) -> [dE/dlam1, dE/dlam2]`` with
-``E(w) = ‖X_val w - y_val‖² / (2 n_val)`` (THEORY.md §11.2)::
+``E(w) = ‖X_val w - y_val‖² / (2 n_val)`` (docs/theory.md §11.2)::
 
     from hypothesis import given
     from ns_implicit.testing import KIT_SETTINGS, assert_hypergradient_close, elastic_net_instances

@@ -1,4 +1,4 @@
-"""Checking another backend's elastic-net hypergradient against ours (THEORY.md §2, §6, §11.2).
+"""Checking another backend's elastic-net hypergradient against ours (docs/theory.md §2, §6, §11.2).
 
 The candidate convention (stable)::
 
@@ -12,14 +12,14 @@ into a float array of shape ``(2,)``.
 
 Two checks, chosen by the instance:
 
-* generic point (a unique derivative, THEORY §2 (P1)): the relative error
+* generic point (a unique derivative, docs/theory.md §2 (P1)): the relative error
   ``‖got - expected‖ <= atol + rtol·‖expected‖``;
 * kink (``instance.at_kink``): membership of the conservative set of the hypergradient,
   ``dist(got, conv V) <= atol + kink_tol·max_v ‖v‖`` with ``V`` the vertex hypergradients
   ``∇_2E + Jᵀ∇_1E``, ``J = (I - A)⁻¹B`` over the 0/1 selections of the tied coordinates
-  (THEORY §6 eq. (10); the hull is conservative by §2 (P2)). An answer outside it is also
+  (docs/theory.md §6 eq. (10); the hull is conservative by §2 (P2)). An answer outside it is also
   located against the larger fixed-point set (11), where unrolled differentiation (ITD)
-  converges at a kink when the iterates approach the tie from alternating sides (THEORY §6,
+  converges at a kink when the iterates approach the tie from alternating sides (docs/theory.md §6,
   Lemma 3.2 (c)); ``kink_set="fixed-point"`` makes that the pass criterion.
 
 A candidate that raises, returns something that is not a float array, the wrong shape, NaN /
@@ -54,7 +54,7 @@ DEFAULT_EXAMPLES = 20
 
 #: What an answer at a kink must belong to: the hull of the implicit set (10) (AID / implicit
 #: differentiation), or the hull of the fixed-point set (11) which contains it and is where
-#: unrolled differentiation converges (THEORY §6, Lemma 3.2 (c)).
+#: unrolled differentiation converges (docs/theory.md §6, Lemma 3.2 (c)).
 KINK_SETS = ("implicit", "fixed-point")
 FAILURES = ("raised", "wrong-type", "wrong-shape", "non-finite", "timeout", "not-run")
 CHECKS = ("relative-error", "conservative-set", "fixed-point-set") + FAILURES
@@ -151,7 +151,7 @@ def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
         if d_fix <= fix_tol:
             message += ("; within the fixed-point set (11) where unrolled differentiation (ITD) "
                         f"converges at a kink (distance {d_fix:.3e}, radius "
-                        f"{instance.fixed_point_radius:.2e}; THEORY §6 Lemma 3.2)")
+                        f"{instance.fixed_point_radius:.2e}; docs/theory.md §6 Lemma 3.2)")
         else:
             message += f"; also {d_fix:.3e} from the fixed-point set (11)"
     return CheckReport(instance, passed, check, message, got=got, error=error, tolerance=tol,

@@ -1,10 +1,10 @@
-"""A generated elastic-net test instance and the recipe that rebuilds it (THEORY.md §11.2).
+"""A generated elastic-net test instance and the recipe that rebuilds it (docs/theory.md §11.2).
 
 An :class:`Instance` carries plain NumPy arrays, the hyperparameters ``λ = (λ1, λ2)``, the
 tightly solved inner solution ``w*`` and our reference hypergradient of
 ``E(w) = ‖X_val w - y_val‖² / (2 n_val)``. At a kink (a coordinate with ``|u_i| = τ``,
-THEORY §11.1) it also carries the vertex hypergradients ``∇_2E + Jᵀ∇_1E``, one per 0/1
-selection of the tied coordinates (``J = (I - A)⁻¹B``, THEORY §6 eq. (10)); their convex
+docs/theory.md §11.1) it also carries the vertex hypergradients ``∇_2E + Jᵀ∇_1E``, one per 0/1
+selection of the tied coordinates (``J = (I - A)⁻¹B``, docs/theory.md §6 eq. (10)); their convex
 hull is the set a candidate's answer must lie in.
 """
 
@@ -57,7 +57,7 @@ class Instance:
     kink_margin : ``min_i ||u_i| - τ| / τ`` at ``w*`` (``u = T(w*, λ)``, ``τ = γλ1``); 0 at a kink.
     ties : indices of the tied coordinates (empty unless ``kind == "kink"``).
     vertices : ``(N, 2)`` vertex hypergradients at a kink, else None: ``∇_2E + Jᵀ∇_1E`` for the
-        implicit Jacobians ``J = (I - A)⁻¹B`` of every selection (THEORY §6 eq. (10)).
+        implicit Jacobians ``J = (I - A)⁻¹B`` of every selection (docs/theory.md §6 eq. (10)).
     fixed_point_vertices, fixed_point_radius : at a kink, the extreme points of the
         hypergradients of a finite inner approximation of the fixed-point set (11) (where
         unrolled differentiation converges, Lemma 3.2) and a radius within which every

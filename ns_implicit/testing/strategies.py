@@ -1,4 +1,4 @@
-"""Hypothesis strategies (and a seeded sampler) for elastic-net test instances, THEORY.md §11.2.
+"""Hypothesis strategies (and a seeded sampler) for elastic-net test instances, docs/theory.md §11.2.
 
 Every instance is built by :func:`build_instance` from an :class:`InstanceSpec`:
 
@@ -7,11 +7,11 @@ Every instance is built by :func:`build_instance` from an :class:`InstanceSpec`:
    ``condition`` on its range (``μ = 0`` when ``p > n``); validation rows share the covariance.
 2. ``λ1 = lam1_ratio·λ1_max`` (nonempty support), ``λ2 = lam2_ratio·L``; the inner problem is
    solved by fixed-point iteration and polished on its support by the closed form
-   ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` (THEORY §11.2).
+   ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` (docs/theory.md §11.2).
 3. Kinks (``kink="exact"``): on the fixed support ``w_S(λ1)`` is affine in ``λ1`` and so is the
    correlation ``c = b - Hw``; the nearest breakpoint of the path is the nearest ``λ1`` where an
    inactive coordinate reaches ``|c_j| = λ1`` or an active one reaches ``w_i = 0``. At that ``λ1``
-   the coordinate is tied: ``|u_j| = γλ1 = τ`` (THEORY §11.1). ``λ1`` is then moved by a few
+   the coordinate is tied: ``|u_j| = γλ1 = τ`` (docs/theory.md §11.1). ``λ1`` is then moved by a few
    units in the last place until the tie holds exactly in the library's float64 arithmetic
    (``|T(w*, λ)_j| == τ``), and the tie is verified with :func:`ns_implicit.operators.soft_threshold.tie_masks`.
    ``kink="near"`` stops at relative distance ``kink_offset`` before the breakpoint instead.
@@ -186,7 +186,7 @@ def _make_data(spec):
 
 def _polish(problem, lam, w):
     """``w*`` on the support of ``w`` by the closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)``
-    (THEORY §11.2) and its :class:`SupportPath`, or ``(None, None)`` if the signs disagree."""
+    (docs/theory.md §11.2) and its :class:`SupportPath`, or ``(None, None)`` if the signs disagree."""
     S = np.flatnonzero(w)
     if len(S) == 0:
         return None, None
@@ -245,7 +245,7 @@ def _hull_vertices(points):
 
 def _kink_sets(problem, phi, w):
     """Vertex hypergradients of the implicit set (10) and of the inner approximation of the
-    fixed-point set (11) with its certified radius (THEORY §6; :mod:`ns_implicit.theory.sets`)."""
+    fixed-point set (11) with its certified radius (docs/theory.md §6; :mod:`ns_implicit.theory.sets`)."""
     from ns_implicit.theory.sets import fixed_point_set, implicit_jacobians
     vertices = _hypergradients(problem, w, implicit_jacobians(phi, w, MAX_VERTICES))
     elements, radius = fixed_point_set(phi, w, cap=FIXED_POINT_CAP)

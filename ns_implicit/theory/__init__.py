@@ -1,9 +1,9 @@
-"""The constants and bound curves of THEORY.md §6 and §8, and their check on real runs.
+"""The constants and bound curves of docs/theory.md §6 and §8, and their check on real runs.
 
 * :mod:`~ns_implicit.theory.constants` — ``q, L_Φ, ν₁, ν₂, R`` of Assumption 3.1 for an
-  elastic-net map at its fixed point (THEORY §6, §11.2);
+  elastic-net map at its fixed point (docs/theory.md §6, §11.2);
 * :mod:`~ns_implicit.theory.bounds` — the Theorem 4.1 curves (ITD, AID-FP), each formula in
-  one function with its THEORY reference;
+  one function with its docs/theory.md reference;
 * :mod:`~ns_implicit.theory.instances` — seeded elastic-net instances, generic or with a
   solution sitting exactly at a kink;
 * :mod:`~ns_implicit.theory.check` — runs ITD and AID-FP on an instance and compares the

@@ -1,4 +1,4 @@
-"""The bound curves of Theorem 4.1 (THEORY.md §8), one formula per function.
+"""The bound curves of Theorem 4.1 (docs/theory.md §8), one formula per function.
 
 Every function takes the constants ``c`` (anything with attributes ``q, L_Phi, nu1, nu2``,
 e.g. :class:`~ns_implicit.theory.constants.ElasticNetConstants`) and broadcasts over arrays
@@ -6,7 +6,7 @@ of iteration counts. The bounds are statements in the operator norm; a measured 
 excess is larger (see :mod:`ns_implicit.theory.conservative`), so comparing it with these curves
 can only over-report violations, never hide one.
 
-Validity (THEORY §8): each bound holds only once the iterates are within ``R`` of ``w*``
+Validity (docs/theory.md §8): each bound holds only once the iterates are within ``R`` of ``w*``
 (``Δ_s < R``), i.e. after support identification. :func:`support_identified_at` finds
 that iteration from measured distances.
 """
@@ -20,7 +20,7 @@ def _first_term_constant(c):
 
 
 def itd_bound(t, c, delta0):
-    """Theorem 4.1 (ITD), THEORY §8, valid when ``Δ_0 < R``:
+    """Theorem 4.1 (ITD), docs/theory.md §8, valid when ``Δ_0 < R``:
 
     ``ex(𝒟_t^ITD, 𝒟_fix) ≤ (ν₂ + ν₁L_Φ/(1-q)) Δ_0 t q^{t-1} + L_Φ/(1-q) q^t``.
     """
@@ -31,7 +31,7 @@ def itd_bound(t, c, delta0):
 
 
 def itd_bound_after_identification(t, t_bar, delta_tbar, c):
-    """Theorem 4.1 (ITD, general form), THEORY §8, valid for ``t ≥ t̄`` when ``Δ_s < R`` for
+    """Theorem 4.1 (ITD, general form), docs/theory.md §8, valid for ``t ≥ t̄`` when ``Δ_s < R`` for
     all ``s ≥ t̄``:
 
     ``ex(𝒟_t^ITD, 𝒟_fix) ≤ (ν₂ + ν₁L_Φ/(1-q)) Δ_t̄ (t - t̄) q^{t-t̄-1} + 2L_Φ/(1-q) q^{t-t̄}``.
@@ -47,7 +47,7 @@ def itd_bound_after_identification(t, t_bar, delta_tbar, c):
 
 
 def aid_fp_bound(k, delta_t, c):
-    """Theorem 4.1 (AID-FP), THEORY §8, valid when ``Δ_t < R``:
+    """Theorem 4.1 (AID-FP), docs/theory.md §8, valid when ``Δ_t < R``:
 
     ``ex(𝒟_{t,k}^AID, 𝒟_imp) ≤ (ν₂/(1-q) + ν₁L_Φ/(1-q)²) Δ_t + L_Φ/(1-q) q^k``.
     """
@@ -57,12 +57,12 @@ def aid_fp_bound(k, delta_t, c):
 
 
 def jacobian_norm_bound(c):
-    """Lemma 3.2(d), THEORY §6: ``‖J‖ ≤ L_Φ / (1 - q)`` on ``𝒟_fix ⊇ 𝒟_imp``."""
+    """Lemma 3.2(d), docs/theory.md §6: ``‖J‖ ≤ L_Φ / (1 - q)`` on ``𝒟_fix ⊇ 𝒟_imp``."""
     return c.L_Phi / (1.0 - c.q)
 
 
 def aid_beats_itd_from(q):
-    """THEORY §8 discussion 1: with ``k = t`` the AID-FP bound's first term is below ITD's
+    """docs/theory.md §8 discussion 1: with ``k = t`` the AID-FP bound's first term is below ITD's
     for ``t ≥ q / (1 - q)``."""
     return q / (1.0 - q)
 

@@ -1,6 +1,6 @@
 """Theorem 4.1 checked on a real run: measured excess of ITD and AID-FP vs the bound curves.
 
-For one instance (THEORY §8, §11.2):
+For one instance (docs/theory.md §8, §11.2):
 
 1. iterate ``w_t = Φ(w_{t-1}, λ)`` from ``w_0 = 0``; ``Δ_t = ‖w_t - w*‖``;
 2. the targets at ``w*``: the implicit set ``𝒟_imp`` (10), finite and exact, and a finite

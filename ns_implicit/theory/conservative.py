@@ -1,4 +1,4 @@
-"""Finite sets of vectors and matrices in vertex form, and the excess (THEORY.md §1–§3).
+"""Finite sets of vectors and matrices in vertex form, and the excess (docs/theory.md §1–§3).
 
 A set is an array whose first axis lists its elements: ``(N, d)`` for vectors, ``(N, p, m)``
 for matrices. The conservative set it stands for is either the finite set itself or its
@@ -10,7 +10,7 @@ Norms
 Vectors: the Euclidean norm, and every distance here is exact (up to round-off).
 
 Matrices: ``norm="fro"`` (the default) is the Frobenius norm of the flattened matrix. The
-operator (spectral) norm of THEORY §1 is never larger, ``‖M‖ ≤ ‖M‖_F``, so the Frobenius
+operator (spectral) norm of docs/theory.md §1 is never larger, ``‖M‖ ≤ ‖M‖_F``, so the Frobenius
 excess is an *upper bound* of the operator-norm excess. That direction keeps a check of the
 form "measured excess ≤ bound" sound: if the Frobenius excess passes, the operator-norm
 excess passes too. It must not be used the other way round (to claim an excess is *large*).
@@ -160,7 +160,7 @@ def distance_to_hull(x, vertices, *, norm="fro"):
 
 
 def excess(A, B, *, hull=True, norm="fro"):
-    """``ex(A, B) = sup_{a ∈ A} dist(a, B)`` (THEORY §3, Definition 2.2).
+    """``ex(A, B) = sup_{a ∈ A} dist(a, B)`` (docs/theory.md §3, Definition 2.2).
 
     ``A`` and ``B`` are finite sets in vertex form (arrays ``(N, ...)``). With ``hull=True``
     the target is ``conv(B)``; the sup over ``conv(A)`` equals the max over the vertices of
@@ -177,12 +177,12 @@ def excess(A, B, *, hull=True, norm="fro"):
 
 
 def hausdorff(A, B, *, hull=True, norm="fro"):
-    """``H(A, B) = max(ex(A, B), ex(B, A))`` (THEORY §3)."""
+    """``H(A, B) = max(ex(A, B), ex(B, A))`` (docs/theory.md §3)."""
     return max(excess(A, B, hull=hull, norm=norm), excess(B, A, hull=hull, norm=norm))
 
 
 def set_norm(A, *, norm="op"):
-    """``‖A‖ = sup_{a ∈ A} ‖a‖`` (THEORY §1); equal for ``A`` and ``conv(A)``."""
+    """``‖A‖ = sup_{a ∈ A} ‖a‖`` (docs/theory.md §1); equal for ``A`` and ``conv(A)``."""
     _check_norm(norm)
     A = as_set(A, "A")
     return float(np.max(_norms(A, norm)))
@@ -199,7 +199,7 @@ def minkowski_sum(A, B):
 
 
 def minkowski_product(A, B):
-    """``A B = {a b}`` for sets of matrices ``(N_A, p, r)`` and ``(N_B, r, m)`` (THEORY §1).
+    """``A B = {a b}`` for sets of matrices ``(N_A, p, r)`` and ``(N_B, r, m)`` (docs/theory.md §1).
 
     ``b`` may also be a set of vectors ``(N_B, r)``. Note ``conv(A)conv(B)`` is in general
     larger than ``conv(AB)``: products of hulls are not hulls of products.
@@ -214,7 +214,7 @@ def minkowski_product(A, B):
 
 
 def linear_image(M, A):
-    """``M A = {M a}`` for a fixed matrix ``M`` (THEORY §3, Lemma B.1 (iv))."""
+    """``M A = {M a}`` for a fixed matrix ``M`` (docs/theory.md §3, Lemma B.1 (iv))."""
     M = _as_point(M, "M")
     return minkowski_product(M[None], A)
 

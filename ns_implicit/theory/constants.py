@@ -1,4 +1,4 @@
-"""The constants of Assumption 3.1 for the elastic-net map (THEORY.md §6, §11.2, §4).
+"""The constants of Assumption 3.1 for the elastic-net map (docs/theory.md §6, §11.2, §4).
 
 At the fixed point ``w* = w(λ)`` of ``Φ(w, λ) = S_{γλ1}(u(w, λ))``, ``u = w - γ(∇f(w) + λ2 w)``:
 
@@ -8,13 +8,13 @@ At the fixed point ``w* = w(λ)`` of ``Φ(w, λ) = S_{γλ1}(u(w, λ))``, ``u = 
 * ``ν₂ = ‖γI + γ'(H + λ2 I)‖`` (``γ' = dγ/dλ2``): only the ``λ2`` column of ``B``,
   ``m ⊙ (∂_{λ2}u(w) - λ1 γ' sign(u))``, depends on ``w`` within the ball, with
   ``∂_w ∂_{λ2}u = -(γI + γ'(H + λ2 I))``. For the paper's step (``γ' = -γ²``) this is
-  ``γq``; for a fixed step it is ``γ`` (THEORY §11.2);
+  ``γq``; for a fixed step it is ``γ`` (docs/theory.md §11.2);
 * ``R = min(margin, 2τ) / q`` (``margin / q`` without ties) with ``margin = min_{i not tied} ||u*_i| - τ|`` (the kink
   margin of §4): ``u(·, λ)`` is ``q``-Lipschitz, so for ``‖w - w*‖ < R`` no untied coordinate
   crosses the threshold (no new selection, Lemma 2.5) and a tied one keeps its sign
   (``|u_i - u*_i| < 2τ``), which makes ``D_Φ(w)`` a set of masks already present at ``w*``;
 * ``L_Φ = max ‖B‖`` (operator norm) over the selections at ``w*`` and at every visited
-  point (THEORY §11.2: ``B`` grows with ``w``, so no global ``L_Φ`` exists).
+  point (docs/theory.md §11.2: ``B`` grows with ``w``, so no global ``L_Φ`` exists).
 """
 
 from dataclasses import asdict, dataclass
@@ -31,7 +31,7 @@ class ElasticNetConstants:
 
     ``ties`` are the tied coordinates at ``w*``; ``q_support`` is the contraction factor of
     the active block ``‖(I - γ(H + λ2 I))_{S'S'}‖`` over ``S'`` = the union of the supports of
-    the selections at ``w*`` (the observed rate after identification, THEORY §8 item 4 —
+    the selections at ``w*`` (the observed rate after identification, docs/theory.md §8 item 4 —
     reported, not used by the bounds). ``fixed_point_residual = ‖Φ(w*) - w*‖``.
     """
 
@@ -61,7 +61,7 @@ class ElasticNetConstants:
 
 
 def kink_margin(phi, w, *, tie_tol=0.0):
-    """``(min_{i not tied} ||u_i| - τ|, tied indices)`` at ``u = T(w, λ)`` (THEORY §4).
+    """``(min_{i not tied} ||u_i| - τ|, tied indices)`` at ``u = T(w, λ)`` (docs/theory.md §4).
 
     ``margin = inf`` when every coordinate is tied.
     """

@@ -3,7 +3,7 @@
 A *kink* of the elastic net is a ``λ`` at which the solution has a tie
 ``|u*_j| = γλ1`` (equivalently ``|∇_j f(w*)| = λ1`` with ``w*_j = 0``): a coordinate about to
 enter or leave the support. For fixed ``λ2`` the solution path in ``λ1`` is piecewise
-linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s`` (THEORY
+linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s`` (docs/theory.md
 §11.2; :class:`~ns_implicit.problems.enet_path.SupportPath`), and the kinks are its
 breakpoints. :func:`kink_instance` follows the path down from ``λ1_max = ‖b‖∞`` (the first
 kink, where ``w* = 0``) and stops at the first breakpoint at or below the requested ``λ1``;
@@ -53,7 +53,7 @@ class Instance:
 
 def make_data(seed, n_train, p, *, noise=0.1):
     """Training data ``(X, y)`` with ``n_train`` rows and ``p`` features from the paper's
-    generator (THEORY §12.1; a third of the features informative)."""
+    generator (docs/theory.md §12.1; a third of the features informative)."""
     n_train = check_positive_int(n_train, "n_train")
     p = check_positive_int(p, "p")
     data = make_sparse_regression(n_samples=int(round(n_train / 0.2)), n_features=p,
@@ -64,7 +64,7 @@ def make_data(seed, n_train, p, *, noise=0.1):
 def solve_tightly(phi, *, tol=1e-14, max_iter=1_000_000):
     """``w(λ)`` to round-off: fixed-point iteration, then the closed form on its support.
 
-    The closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` (THEORY §11.2) is kept only if
+    The closed form ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 sign(w_S))`` (docs/theory.md §11.2) is kept only if
     it has the same signs and a smaller fixed-point residual ``‖Φ(w) - w‖``.
     """
     res = fixed_point_iteration(phi, tol=tol, max_iter=max_iter)
@@ -95,7 +95,7 @@ def path_breakpoints(T, lam2, lam1_stop, max_breakpoints=None):
     """Breakpoints of the elastic-net path in ``λ1`` (``λ2`` fixed), from ``λ1_max`` down.
 
     Yields ``(λ1, S, s, j)``: at the breakpoint ``λ1`` the solution is the closed form
-    ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` on ``S`` with signs ``s`` (THEORY §11.2) and coordinate
+    ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` on ``S`` with signs ``s`` (docs/theory.md §11.2) and coordinate
     ``j`` is tied (it enters the support, or has just left it; it is not in ``S``). Between
     breakpoints the path is one :class:`~ns_implicit.problems.enet_path.SupportPath`. Stops
     after the first breakpoint ``<= lam1_stop`` or when the path has no further breakpoint.

@@ -87,7 +87,7 @@ def implicit_jacobians(phi, w, cap=MAX_SELECTIONS, *, tie_tol=0.0):
 
     Returns an array ``(N, p, m)`` (float64), one Jacobian per selection mask (duplicates
     kept, in mask order). At the fixed point ``w(λ)`` these are the candidate derivatives
-    of ``w(·)`` (THEORY §6; P5 of §2).
+    of ``w(·)`` (docs/theory.md §6; P5 of §2).
     """
     A, B = selection_matrices(phi, w, cap, tie_tol=tie_tol)
     eye = np.eye(phi.dim)
@@ -158,7 +158,7 @@ def itd_set_step(phi, w, X, *, cap=MAX_SELECTIONS, tie_tol=0.0):
 def itd_set_iterates(phi, points, *, cap=MAX_SELECTIONS, tie_tol=0.0):
     """The ITD sets ``𝒟_0 = {0}, …, 𝒟_T`` along the iterates ``points = (w_0, …, w_{T-1})``.
 
-    ``𝒟_{t} = {A X + B : (A, B) ∈ D_Φ(w_{t-1}, λ), X ∈ 𝒟_{t-1}}`` (THEORY §7 eq. (13)): every
+    ``𝒟_{t} = {A X + B : (A, B) ∈ D_Φ(w_{t-1}, λ), X ∈ 𝒟_{t-1}}`` (docs/theory.md §7 eq. (13)): every
     output ITD can produce, over all admissible selections. ``points`` is any sequence of
     iterates (e.g. a :class:`~ns_implicit.solvers.fixed_point.Trajectory` without its last point). Returns
     a list of arrays ``(N_t, p, m)``. A run that stays on a tie doubles the set at every
@@ -177,7 +177,7 @@ def itd_set_iterates(phi, points, *, cap=MAX_SELECTIONS, tie_tol=0.0):
 
 
 def aid_fp_set(phi, w, k, *, cap=MAX_SELECTIONS, tie_tol=0.0):
-    """``{Σ_{i<k} AⁱB : (A, B) ∈ D_Φ(w, λ)}`` (THEORY §7 eq. (14)); array ``(N, p, m)``.
+    """``{Σ_{i<k} AⁱB : (A, B) ∈ D_Φ(w, λ)}`` (docs/theory.md §7 eq. (14)); array ``(N, p, m)``.
 
     Computed by the AID-FP recursion ``J⁽ⁱ⁾ = A J⁽ⁱ⁻¹⁾ + B`` (``J⁽⁰⁾ = 0``) for each
     selection — the same pair for all ``k`` steps, as AID-FP does.

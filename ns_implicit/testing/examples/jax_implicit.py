@@ -1,4 +1,4 @@
-"""A JAX backend: implicit differentiation of the ISTA fixed point with jaxopt (THEORY.md §11.2).
+"""A JAX backend: implicit differentiation of the ISTA fixed point with jaxopt (docs/theory.md §11.2).
 
 ``jaxopt.implicit_diff.custom_fixed_point`` differentiates ``w = Φ(w, λ)``,
 ``Φ(w, λ) = S_{γλ1}(w - γ(∇f(w) + λ2 w))`` with ``γ = 2/(L + μ + 2λ2)``, by solving the adjoint
@@ -6,7 +6,7 @@ system ``(I - ∂_wΦ)ᵀ v = ∇E(w)`` (here with a dense LU solve, exact for s
 automatic differentiation supplies ``∂_wΦ`` and ``∂_λΦ`` from the code of ``Φ`` below.
 
 At a tie ``|u_i| = τ`` the derivative JAX gives to ``maximum(|u_i| - τ, 0)`` is 0.5 (it
-splits ties evenly), a convex combination of the two selections (THEORY §11.1); elsewhere it
+splits ties evenly), a convex combination of the two selections (docs/theory.md §11.1); elsewhere it
 is the mask ``1[|u| > τ]``. Computations are in float64 (``jax.enable_x64``).
 
 Requires the ``jax`` extra: ``pip install "ns_implicit[jax]"``.

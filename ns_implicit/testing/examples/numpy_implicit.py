@@ -1,4 +1,4 @@
-"""A NumPy backend: ISTA, then implicit differentiation with dense matrices (THEORY.md §11.2).
+"""A NumPy backend: ISTA, then implicit differentiation with dense matrices (docs/theory.md §11.2).
 
 Written from the formulas alone (no ns_implicit internals), as a user would: iterate
 ``w ← Φ(w) = S_{γλ1}(w - γ(∇f(w) + λ2 w))`` with ``γ = 2/(L + μ + 2λ2)`` to a fixed point,

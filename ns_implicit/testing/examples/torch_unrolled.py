@@ -1,12 +1,12 @@
-"""A PyTorch backend: reverse-mode differentiation through unrolled ISTA (ITD, THEORY.md §7, §11.2).
+"""A PyTorch backend: reverse-mode differentiation through unrolled ISTA (ITD, docs/theory.md §7, §11.2).
 
 Runs ``w_{t+1} = S_{γλ1}(w_t - γ(∇f(w_t) + λ2 w_t))`` from ``w_0 = 0`` with the λ2-dependent
 step ``γ = 2/(L + μ + 2λ2)``, keeping autograd's graph, until the relative step falls below
 ``tol``; then ``E(w_t).backward()`` gives the hypergradient. ITD converges to the implicit
-derivative at the rate ``O(t qᵗ)`` once the support is identified (THEORY §8).
+derivative at the rate ``O(t qᵗ)`` once the support is identified (docs/theory.md §8).
 
 Soft-thresholding is written ``sign(u)·relu(|u| - τ)``: at a tie ``|u_i| = τ`` PyTorch's
-``relu'(0) = 0`` makes the coordinate inactive (the library's tie rule, THEORY §11.1).
+``relu'(0) = 0`` makes the coordinate inactive (the library's tie rule, docs/theory.md §11.1).
 Computations are in float64.
 
 Requires the ``torch`` extra: ``pip install "ns_implicit[torch]"``.
