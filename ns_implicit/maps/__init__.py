@@ -1,4 +1,6 @@
-"""Fixed-point maps ``Φ = G ∘ T`` (docs/theory.md §5, §11).
+"""Fixed-point maps ``Φ = G ∘ T`` (docs/theory.md §5, §11, §15): any operator of
+:mod:`ns_implicit.operators` after any step of :mod:`ns_implicit.steps`, composed by
+:class:`~ns_implicit.maps.composite.CompositeMap`.
 
 The protocol every map follows (the methods in :mod:`ns_implicit.methods` rely on it
 and on nothing else):
@@ -13,10 +15,12 @@ and on nothing else):
     ``check_point(w, name) -> w`` (validated, the map's dtype);
     ``advance(w, out) -> (‖out - w‖, support_changed)`` writes ``Φ(w, λ)`` into ``out``;
     ``__call__(w) -> Φ(w, λ)``;
-    ``selection(w, mask=None) -> Selection``: the oracle of docs/theory.md §7.
+    ``selection(w, vertex=None) -> Selection``: the oracle of docs/theory.md §7;
+    ``selections(w, cap, tie_tol) -> [Selection]``: every vertex at ``w`` (§4).
 
 ``Selection`` (one ``(A, B) ∈ D_Φ(w, λ)``, see :mod:`ns_implicit.maps.selection`)
-    ``active`` (indices where rows of ``A``, ``B`` may be nonzero), ``A(x)``, ``AT(v)``,
-    ``B(y)``, ``BT(v)``, and ``restricted_matrix()`` = dense ``(I - A)[S, S]``
-    (needed by :func:`~ns_implicit.methods.exact.exact` only).
+    ``rows`` (the row set ``R`` outside which rows of ``A`` vanish), ``A(x)``, ``AT(v)``,
+    ``B(y)``, ``BT(v)``, ``restricted_matrix()`` = dense ``(I - A)[R, R]``, and the tags
+    ``spd`` (``(I - A)[R, R]`` symmetric positive definite: Cholesky, CG) and
+    ``b_outside_rows`` (rows of ``B`` may be nonzero outside ``R``; §15.2).
 """

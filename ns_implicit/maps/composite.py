@@ -11,6 +11,7 @@ import numpy as np
 from ns_implicit._validation import as_float_array, check_hyperparameters
 from ns_implicit.maps.selection import Selection
 from ns_implicit.operators.base import MAX_SELECTIONS
+from ns_implicit.operators.soft_threshold import SoftThreshold
 
 
 class CompositeMap:
@@ -61,7 +62,8 @@ class CompositeMapAt:
         self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype
         threshold = getattr(self.G, "threshold", None)
         self._tau = None if threshold is None else threshold(self.lam_G, self.gamma)
-        self._fused = self._tau is not None and hasattr(self.T, "soft_threshold_step")
+        # the step's fused ISTA kernel applies to soft-thresholding itself, not to look-alikes
+        self._fused = type(self.G) is SoftThreshold and hasattr(self.T, "soft_threshold_step")
 
     @property
     def tau(self):
@@ -99,13 +101,15 @@ class CompositeMapAt:
         return self.G.apply(out, self.lam_G, self.gamma, w, out)
 
     def __call__(self, w):
+        """``Φ(w, λ)`` for a validated ``w`` (length ``dim``, the map's dtype, finite)."""
+        w = self.check_point(w, "w")
         out = np.empty_like(w)
-        self.advance(w, out)
+        self.advance(w, out)  # internal, unchecked: every public path validates first
         return out
 
     def inner_point(self, w):
         """``u = T(w, λ)``, the point where ``G`` is evaluated."""
-        return self.T.linearize(w).value
+        return self.T.linearize(self.check_point(w, "w")).value
 
     def operator_selection(self, u, tie_active=None):
         """``G``'s selection at ``u`` with the operator's tie rule."""
@@ -118,7 +122,7 @@ class CompositeMapAt:
     def selection(self, w, vertex=None):
         """One ``(A, B) ∈ D_Φ(w, λ)`` (docs/theory.md §7) with the operator's tie rule, or
         the given selection ``vertex`` of ``G`` (one of :meth:`vertices`)."""
-        lin = self.T.linearize(w)
+        lin = self.T.linearize(self.check_point(w, "w"))
         return self.compose(lin, self.operator_selection(lin.value) if vertex is None else vertex)
 
     def vertices(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):

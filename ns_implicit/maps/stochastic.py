@@ -9,6 +9,7 @@ and any step that has a minibatch oracle (``step.minibatch(batch_size)``).
 from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.maps.elastic_net import ElasticNetMap
 from ns_implicit.maps.poisoning import PoisoningMap
+from ns_implicit.operators.soft_threshold import SoftThreshold
 
 
 class StochasticCompositeMap:
@@ -48,8 +49,8 @@ class StochasticCompositeMapAt:
         self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype
         self.n_samples, self.batch_size = parent.n_samples, parent.batch_size
         T_hat = parent.T_hat
-        self._compiled = (hasattr(T_hat, "linear_system")
-                          and hasattr(self.phi.G, "threshold") and self.phi.G.n_params <= 1)
+        # the compiled loop calls soft-thresholding's own tie rule: that operator only
+        self._compiled = hasattr(T_hat, "linear_system") and type(self.phi.G) is SoftThreshold
 
     @property
     def tau(self):
