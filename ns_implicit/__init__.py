@@ -17,13 +17,13 @@ from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, a
                       exact_jacobian, itd, itd_forward)
 from ns_implicit.problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
 from ns_implicit.problems.poisoning import PoisoningProblem
-from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.data.synthetic import make_sparse_regression
 from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
 from ns_implicit.solvers.fixed_point import SolveResult, Trajectory, fixed_point_iteration
 from ns_implicit.bilevel.stochastic import StochasticHypergradientResult, stochastic_hypergradient
 from ns_implicit.solvers.stochastic import stochastic_prox_gradient
 
-__version__ = "0.1.0"
+from ns_implicit._version import __version__  # noqa: E402
 
 __all__ = [
     "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "HypergradientResult",

@@ -25,6 +25,10 @@ def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False):
         except Exception as exc:  # pragma: no cover - exotic inputs
             raise TypeError(f"{name} must be array-like; got {type(value).__name__}.") from exc
         data = arr
+    if dtype is not None and arr.dtype.kind not in "biuf":  # complex, str, None: never cast
+        raise TypeError(f"{name} must be a real numeric array (float32 or float64); got dtype "
+                        f"{arr.dtype} from {type(value).__name__}. Pass a NumPy float array, "
+                        f"e.g. numpy.asarray({name}, dtype=numpy.float64).")
     if dtype is None:
         if arr.dtype.kind in "biu":
             arr = arr.astype(np.float64)
@@ -70,7 +74,12 @@ def check_positive_int(value, name, *, minimum=1):
 
 
 def check_positive_float(value, name, *, strict=True):
-    """``value`` must be a finite float > 0 (or >= 0 with ``strict=False``)."""
+    """``value`` must be a finite float > 0 (or >= 0 with ``strict=False``).
+
+    Strings and booleans are refused (a string ``"1e-3"`` used to pass here and fail later
+    in a format string)."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a number; got {value!r} ({type(value).__name__}).")
     try:
         value = float(value)
     except (TypeError, ValueError) as exc:
@@ -87,3 +96,45 @@ def describe(lam, max_items=8):
     if arr.size <= max_items:
         return str(arr.tolist())
     return f"<{arr.size} values in [{arr.min():.3g}, {arr.max():.3g}]>"
+
+
+def check_map_at(phi, method="this method", stochastic=False):
+    """``phi`` must be a map at fixed λ (``map.at(lam)``), not the map itself.
+
+    Raises a ``TypeError`` naming the fix instead of an ``AttributeError`` deep inside.
+    """
+    needed = ("check_point", "sample") if stochastic else ("check_point", "selection")
+    if all(hasattr(phi, attr) for attr in needed):
+        return phi
+    kind = "a stochastic map at fixed lam" if stochastic else "a map at fixed lam"
+    if hasattr(phi, "at"):
+        raise TypeError(f"{method} needs {kind}, got the map {type(phi).__name__} itself: "
+                        f"pass map.at(lam) (e.g. {method}(problem.map.at(lam), ...)).")
+    raise TypeError(f"{method} needs {kind} (map.at(lam)); got {type(phi).__name__}.")
+
+
+def check_batch_size(batch_size, n):
+    """``batch_size`` must be an integer in ``[1, n]``."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be an integer; got {batch_size!r}.")
+    if not 1 <= batch_size <= n:
+        raise ValueError(f"batch_size must lie in [1, n] = [1, {n}] (n = number of training "
+                         f"rows); got {batch_size}.")
+    return int(batch_size)
+
+
+#: default relative tolerances by dtype: float32 round-off (eps 1.2e-7) cannot reach 1e-10.
+DEFAULT_TOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-6}
+
+
+def default_tol(tol, dtype, name="tol"):
+    """``tol`` validated (>= 0), or the dtype's default when None (1e-10 float64, 1e-6 float32)."""
+    if tol is None:
+        return DEFAULT_TOL.get(np.dtype(dtype), 1e-10)
+    return check_positive_float(tol, name, strict=False)
+
+
+def tolerance_floor(dtype):
+    """The smallest relative tolerance the dtype can reach: ``5·eps`` (round-off of a step
+    or residual relative to the iterate; 1.1e-15 in float64, 6e-7 in float32)."""
+    return 5.0 * float(np.finfo(np.dtype(dtype)).eps)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ns_implicit.maps.elastic_net import ElasticNetMap
-from ns_implicit.problems.enet_path import SupportPath
+from ns_implicit.theory.enet_path import SupportPath
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.theory.instances import make_data, path_breakpoints
 

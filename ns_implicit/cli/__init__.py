@@ -16,7 +16,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="ns-implicit",
         description="Hypergradients of nonsmooth fixed points (ITD, AID-FP, AID-CG, exact, NSID, SID).")
-    from ns_implicit import __version__
+    from ns_implicit._version import __version__
     parser.add_argument("--version", action="version", version=f"ns_implicit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMANDS:

@@ -162,7 +162,7 @@ def plot(doc, out):
 
 
 def run(args):
-    from ns_implicit import __version__
+    from ns_implicit._version import __version__
     config = config_from_args(args)
     _check_config(config)
     start = time.perf_counter()

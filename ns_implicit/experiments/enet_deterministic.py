@@ -14,7 +14,7 @@ import numpy as np
 
 import ns_implicit.methods as methods
 from ns_implicit.problems.elastic_net import ElasticNetProblem
-from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.data.synthetic import make_sparse_regression
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.experiments.rates import fit_rate
 from ns_implicit.experiments.results import Progress

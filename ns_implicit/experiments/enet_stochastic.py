@@ -18,7 +18,7 @@ import ns_implicit.methods as methods
 from ns_implicit.maps.stochastic import StochasticElasticNetMap
 from ns_implicit.methods.nsid import StepSizeWarning, nsid, sid
 from ns_implicit.bilevel.outer import ValidationMSE
-from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.data.synthetic import make_sparse_regression
 from ns_implicit.solvers.sampling import spawn
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.experiments.results import Progress

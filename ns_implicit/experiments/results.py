@@ -41,7 +41,7 @@ def _clean(obj):
 
 
 def save(path, experiment, config, runs, summary, seconds):
-    from ns_implicit import __version__
+    from ns_implicit._version import __version__
     doc = {"schema": SCHEMA, "experiment": experiment, "version": __version__,
            "config": config, "runs": runs, "summary": summary, "seconds": seconds}
     with open(path, "w") as fh:

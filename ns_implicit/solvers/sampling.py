@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from ns_implicit._validation import check_positive_int
+from ns_implicit._validation import check_batch_size, check_positive_int  # noqa: F401 (re-exported)
 
 
 def as_generator(rng, name="rng"):
@@ -40,16 +40,6 @@ def spawn(rng, count):
     entropy = as_generator(rng).integers(0, 2**63, size=4).tolist()
     return [np.random.default_rng(child)
             for child in np.random.SeedSequence(entropy).spawn(count)]
-
-
-def check_batch_size(batch_size, n):
-    """``batch_size`` must be an integer in ``[1, n]``."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(f"batch_size must be an integer; got {batch_size!r}.")
-    if not 1 <= batch_size <= n:
-        raise ValueError(f"batch_size must lie in [1, n] = [1, {n}] (n = number of training "
-                         f"rows); got {batch_size}.")
-    return int(batch_size)
 
 
 SAMPLING = ("epoch", "iid")

@@ -25,7 +25,7 @@ from ns_implicit._validation import as_float_array
 from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vector,
                                            minibatch_gradient, minibatch_hessian_vector,
                                            stochastic_linear_system)
-from ns_implicit.solvers.sampling import check_batch_size
+from ns_implicit._validation import check_batch_size
 from ns_implicit.steps.least_squares import LeastSquaresStep
 
 # Indices drawn per chunk when counting a long stream of batches (~8 MB of int64).

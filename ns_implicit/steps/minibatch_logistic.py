@@ -22,7 +22,7 @@ number as ``step=`` to the map to reproduce it. The target ``(I - A)⁻¹B`` is 
 import numpy as np
 
 from ns_implicit.kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
-from ns_implicit.solvers.sampling import check_batch_size
+from ns_implicit._validation import check_batch_size
 from ns_implicit.steps.logistic import MultinomialLogisticStep
 
 

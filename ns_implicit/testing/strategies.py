@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from ns_implicit.bilevel.hypergradient import EarlyStopWarning
 from ns_implicit.errors import SelectionCapError
 from ns_implicit.problems.elastic_net import ElasticNetProblem
-from ns_implicit.problems.enet_path import SupportPath
+from ns_implicit.theory.enet_path import SupportPath
 from ns_implicit.operators.soft_threshold import tie_masks
 from ns_implicit.testing.instance import Instance, InstanceSpec
 

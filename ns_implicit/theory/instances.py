@@ -4,7 +4,7 @@ A *kink* of the elastic net is a ``λ`` at which the solution has a tie
 ``|u*_j| = γλ1`` (equivalently ``|∇_j f(w*)| = λ1`` with ``w*_j = 0``): a coordinate about to
 enter or leave the support. For fixed ``λ2`` the solution path in ``λ1`` is piecewise
 linear, ``w_S(λ1) = (H_SS + λ2 I)⁻¹(b_S - λ1 s_S)`` on a support ``S`` with signs ``s`` (docs/theory.md
-§11.2; :class:`~ns_implicit.problems.enet_path.SupportPath`), and the kinks are its
+§11.2; :class:`~ns_implicit.theory.enet_path.SupportPath`), and the kinks are its
 breakpoints. :func:`kink_instance` follows the path down from ``λ1_max = ‖b‖∞`` (the first
 kink, where ``w* = 0``) and stops at the first breakpoint at or below the requested ``λ1``;
 the solution there is computed in closed form, so the tie holds
@@ -17,8 +17,8 @@ import numpy as np
 
 from ns_implicit._validation import check_positive_float, check_positive_int
 from ns_implicit.maps.elastic_net import ElasticNetMap
-from ns_implicit.problems.enet_path import SupportPath
-from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.theory.enet_path import SupportPath
+from ns_implicit.data.synthetic import make_sparse_regression
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 
 #: Relative tie tolerance for constructed kinks: the closed-form tie holds to ~1e-15
@@ -97,7 +97,7 @@ def path_breakpoints(T, lam2, lam1_stop, max_breakpoints=None):
     Yields ``(λ1, S, s, j)``: at the breakpoint ``λ1`` the solution is the closed form
     ``w_S = (H_SS + λ2 I)⁻¹(b_S - λ1 s)`` on ``S`` with signs ``s`` (docs/theory.md §11.2) and coordinate
     ``j`` is tied (it enters the support, or has just left it; it is not in ``S``). Between
-    breakpoints the path is one :class:`~ns_implicit.problems.enet_path.SupportPath`. Stops
+    breakpoints the path is one :class:`~ns_implicit.theory.enet_path.SupportPath`. Stops
     after the first breakpoint ``<= lam1_stop`` or when the path has no further breakpoint.
     """
     b = np.asarray(T.b, dtype=np.float64)
