@@ -15,7 +15,7 @@ from ns_implicit.bilevel.hypergradient import hypergradient
 from ns_implicit.maps.elastic_net import ElasticNetMap
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
-from ns_implicit.problems.synthetic import make_sparse_regression
+from ns_implicit.data.synthetic import make_sparse_regression
 
 
 def from_sklearn(alpha, l1_ratio):
