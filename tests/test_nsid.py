@@ -339,7 +339,15 @@ def test_cli_stochastic_json(capsys, npz, method):
     exact_value = np.array(json.loads(out_ex)["hypergradient"])
     assert "samples_used" not in json.loads(out_ex)  # deterministic methods' output unchanged
     err = np.linalg.norm(np.array(res["hypergradient"]) - exact_value) / np.linalg.norm(exact_value)
-    assert err < (0.01 if method == "nsid" else 0.2)  # SID carries its bias floor (~4%)
+    # Measured over seeds 4, 5, 6: NSID 3.5e-4 - 4.1e-4, SID 3.1% - 3.7% (its bias floor,
+    # docs/theory.md §13 item 13: deterministic given the data, not noise that shrinks with
+    # K). NSID: 5x the measured error. SID: two-sided — below 6% (a wrong mask or step would
+    # add an O(1) error), and above 2%, far above NSID's 4e-4: an "SID" that silently froze
+    # its selection (i.e. ran NSID) would fail here, as would one whose bias grew.
+    if method == "nsid":
+        assert err < 2e-3, err
+    else:
+        assert 0.02 < err < 0.06, err
     code, again, _ = _cli(capsys, *argv)
     assert json.loads(again)["hypergradient"] == res["hypergradient"]  # same seed, same bits
 
