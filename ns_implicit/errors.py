@@ -17,3 +17,15 @@ class SelectionCapError(ValueError):
 class NotSymmetricError(ValueError):
     """A method that needs a symmetric positive definite restricted system (AID-CG) was
     asked to run on a selection that is not tagged so (docs/theory.md §15.3)."""
+
+
+class NonFiniteError(ArithmeticError, ValueError):
+    """A computation produced NaN or infinity from finite input (float overflow).
+
+    Raised instead of returning a non-finite result: every
+    :class:`~ns_implicit.methods.result.MethodResult`, solve and hypergradient that is
+    returned is finite. The usual cause is data whose scale overflows the dtype (entries near
+    1e150 squared in float64, 1e19 in float32); rescale (standardise) ``X``, ``y`` and the
+    validation data, or compute in float64. It is a ``ValueError`` (bad data) and an
+    ``ArithmeticError`` (overflow), so either ``except`` catches it.
+    """

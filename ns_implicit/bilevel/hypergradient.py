@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import ns_implicit.methods as methods
-from ns_implicit._validation import describe
+from ns_implicit._validation import (check_positive_int, default_tol, describe,
+                                     tolerance_floor)
+from ns_implicit.methods._common import check_finite
 from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
 
 #: The deterministic methods (the registry's implicit and unrolled ones).
@@ -22,6 +24,31 @@ METHODS = methods.method_names(("implicit", "unrolled"))
 
 class EarlyStopWarning(RuntimeWarning):
     """An iteration budget ran out before its tolerance was met."""
+
+
+class UnreachableToleranceWarning(EarlyStopWarning):
+    """``tol`` is below the round-off floor of the dtype (``5·eps``): every iteration will
+    run its whole budget, and raising the budget cannot help."""
+
+
+def check_tolerance(tol, dtype, budgets, stacklevel=3):
+    """Warn up front (:class:`UnreachableToleranceWarning`) when ``tol`` cannot be reached."""
+    floor = tolerance_floor(dtype)
+    if tol < floor:
+        asked = "tol=0 asks for an exact fixed point" if tol == 0 else (
+            f"tol={tol:g} is below what {np.dtype(dtype).name} can reach (~{floor:.2g})")
+        warnings.warn(f"{asked}: every iteration will run its whole budget ({budgets}); "
+                      f"use tol >= {floor:.2g}.", UnreachableToleranceWarning,
+                      stacklevel=stacklevel)
+
+
+def _advice(tol, dtype, budget):
+    """What can help when a budget ran out: a larger budget, or a reachable tol."""
+    floor = tolerance_floor(dtype)
+    if tol < floor:
+        return (f"tol={tol:g} is below the round-off floor ~{floor:.2g} of "
+                f"{np.dtype(dtype).name}, so raising {budget} cannot help: use tol >= {floor:.2g}")
+    return f"raise {budget}"
 
 
 @dataclass
@@ -35,13 +62,16 @@ class HypergradientResult:
     seconds: float
     history: list = field(default=None, repr=False)
 
+    def __post_init__(self):
+        check_finite(self.value, f"the {self.method} hypergradient")
+
     @property
     def converged(self):
         return bool(self.inner.converged and self.linear.converged)
 
 
 def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, linsys_iters=10_000,
-                  tol=1e-10, w0=None, history=False, allow_empty_support=False):
+                  tol=None, w0=None, history=False, allow_empty_support=False):
     """Hypergradient of ``E(w(λ), λ)`` for the fixed point of ``phi_map`` (docs/theory.md §10).
 
     Parameters
@@ -50,15 +80,26 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
     outer : outer loss with ``grad_w(w, lam)`` and ``grad_lam(w, lam)``.
     method : one of ``exact, aid-cg, aid-fp, aid-gmres, itd, itd-forward``.
     inner_iters, tol : budget and relative step tolerance of the inner solve (ITD: the
-        number of unrolled steps ``t``).
+        number of unrolled steps ``t``); ``tol`` also stops the linear system. Default
+        ``tol=None``: 1e-10 in float64, 1e-6 in float32 (whose round-off is 6e-8).
     linsys_iters : budget of the linear-system iterations (AID-FP ``k``, CG/GMRES steps).
     w0 : warm start of the inner solve (not allowed for ITD, whose ``w0`` must not depend on λ).
     history : record the estimate after each linear-system iteration (AID) or step (ITD forward).
     allow_empty_support : return 0 instead of raising when the inner solution is 0.
 
-    Warns :class:`EarlyStopWarning` when a budget ran out before ``tol`` was met.
+    Warns :class:`EarlyStopWarning` when a budget ran out before ``tol`` was met, and
+    :class:`UnreachableToleranceWarning` up front when ``tol`` is below the dtype's round-off.
+    Raises ``TypeError`` for a ``phi_map`` without ``.at`` and
+    :class:`~ns_implicit.errors.NonFiniteError` when the computation overflows.
     """
     spec = methods.get_method(method, ("implicit", "unrolled"))
+    if not hasattr(phi_map, "at"):
+        raise TypeError(f"phi_map must be a map with .at(lam) (e.g. problem.map); got "
+                        f"{type(phi_map).__name__}. (The methods themselves take map.at(lam).)")
+    inner_iters = check_positive_int(inner_iters, "inner_iters", minimum=0)
+    linsys_iters = check_positive_int(linsys_iters, "linsys_iters", minimum=0)
+    dtype = getattr(phi_map, "dtype", np.float64)
+    tol = default_tol(tol, dtype)
     if history and not spec.history:
         recorders = ", ".join(n for n in METHODS if methods.METHODS[n].history)
         raise ValueError(f"history is recorded by {recorders} only; "
@@ -67,6 +108,8 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
         raise ValueError("w0 must be None for ITD: its starting point must not depend on lam.")
     start = time.perf_counter()
     phi = phi_map.at(lam)
+    check_tolerance(tol, phi.dtype, f"inner_iters={inner_iters}" + (
+        "" if spec.kind == "unrolled" or method == "exact" else f", linsys_iters={linsys_iters}"))
     hist = [] if history else None
     if method == "itd-forward":
         def record(t, w_t, J_t):
@@ -75,7 +118,7 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                                   on_step=record if history else None)
         w = lin.w
         inner = SolveResult(w=w, iterations=lin.iterations, residual=lin.residual,
-                            converged=lin.converged,
+                            converged=lin.residual <= tol,
                             support_identified_at=lin.support_identified_at)
         value = outer.grad_lam(w, phi.lam) + lin.value.T @ outer.grad_w(w, phi.lam)
     else:
@@ -84,25 +127,45 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
         w = inner.w
         u = outer.grad_w(w, phi.lam)
         if method == "itd":
-            lin = methods.itd(phi, inner.trajectory, u)
+            lin = methods.itd(phi, inner.trajectory, u, tol=tol)
         else:
             lin = spec.run(phi, w, u, iters=linsys_iters, tol=tol, history=history)
             if history:
                 hist = [outer.grad_lam(w, phi.lam) + g for g in lin.history]
         value = outer.grad_lam(w, phi.lam) + lin.value
     if not np.any(w) and not allow_empty_support:
+        if inner.iterations == 0:
+            raise ValueError(
+                f"inner_iters={inner_iters} ran no inner step, so w = w0 = 0 (empty support) and "
+                "the hypergradient carries no information; use inner_iters >= 1 (or pass "
+                "allow_empty_support=True).")
         raise ValueError(
             f"the inner solution is identically zero at lam={describe(phi.lam)} (empty support), "
             "so the hypergradient carries no information; lower lam1 (for the elastic net, "
             "below lam1_max = ||X^T y||_inf / n) or pass allow_empty_support=True.")
     result = HypergradientResult(np.asarray(value), method, inner, lin,
                                  time.perf_counter() - start, hist)
+    if spec.kind == "unrolled":  # ITD's only budget is inner_iters: one warning
+        if not (inner.converged and lin.converged):
+            what = (f"relative step {inner.residual:.3g} > tol={tol:g}" if not inner.converged
+                    else f"unrolled tail {getattr(lin, 'jacobian_step', lin.residual):.3g} > tol/(1 - q)="
+                         f"{tol / (1.0 - float(phi.q)):.3g} (the Jacobian is not yet certified; "
+                         "docs/theory.md §7-§8)")
+            fix = _advice(tol, phi.dtype, "inner_iters")
+            if inner.converged:
+                fix = (f"lower tol (ITD unrolls until the inner step is <= tol)"
+                       if tol >= tolerance_floor(phi.dtype) else fix)
+            warnings.warn(f"{method} stopped after {inner.iterations} "
+                          f"unrolled steps with {what}; {fix}.", EarlyStopWarning, stacklevel=2)
+        return result
     if not inner.converged:
         warnings.warn(f"inner solve stopped after {inner.iterations} iterations with relative "
-                      f"step {inner.residual:.3g} > tol={tol:g}; raise inner_iters.",
+                      f"step {inner.residual:.3g} > tol={tol:g}; "
+                      f"{_advice(tol, phi.dtype, 'inner_iters')}.",
                       EarlyStopWarning, stacklevel=2)
-    if not lin.converged and method != "itd-forward":  # its budget is the inner solve's (above)
+    if not lin.converged:
         warnings.warn(f"{method} stopped after {lin.iterations} iterations with residual "
-                      f"{lin.residual:.3g} > tol={tol:g}; raise linsys_iters.",
+                      f"{lin.residual:.3g} > tol={tol:g}; "
+                      f"{_advice(tol, phi.dtype, 'linsys_iters')}.",
                       EarlyStopWarning, stacklevel=2)
     return result

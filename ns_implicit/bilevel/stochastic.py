@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ns_implicit._validation import describe
+from ns_implicit._validation import check_positive_int, default_tol, describe
+from ns_implicit.errors import NotContractiveError
 from ns_implicit.bilevel.hypergradient import EarlyStopWarning
 from ns_implicit.methods.nsid import StochasticResult
 from ns_implicit.methods.registry import get_method, method_names
@@ -53,7 +54,7 @@ class StochasticHypergradientResult:
 def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=1000, J=None,
                              rng=None, steps="dec", beta=None, gamma=None, beta_mult=1.0,
                              gamma_mult=1.0, tol=None, inner="deterministic",
-                             inner_iters=10_000, inner_tol=1e-10, inner_steps="dec", w0=None,
+                             inner_iters=10_000, inner_tol=None, inner_steps="dec", w0=None,
                              history=False, compiled=True, sampling="epoch",
                              allow_empty_support=False):
     """NSID-Bilevel (docs/theory.md §10, Algorithm 2): a stochastic hypergradient of ``E(w(λ), λ)``.
@@ -82,15 +83,26 @@ def stochastic_hypergradient(stochastic_map, outer, lam, method="nsid", *, K=100
         raise ValueError(f"method must be one of {', '.join(STOCHASTIC_METHODS)}; got {method!r}.")
     if inner not in INNER_SOLVERS:
         raise ValueError(f"inner must be one of {', '.join(INNER_SOLVERS)}; got {inner!r}.")
+    if not hasattr(stochastic_map, "at"):
+        raise TypeError(f"stochastic_map must be a stochastic map with .at(lam) (e.g. "
+                        f"StochasticElasticNetMap); got {type(stochastic_map).__name__}.")
+    inner_iters = check_positive_int(inner_iters, "inner_iters", minimum=0)
+    check_positive_int(K, "K", minimum=1)
     start = time.perf_counter()
     inner_rng, method_rng = spawn(as_generator(rng), 2)
     F = stochastic_map.at(lam)
+    inner_tol = default_tol(inner_tol, F.dtype, "inner_tol")
     if inner == "deterministic":
         solve = fixed_point_iteration(F.phi, w0, tol=inner_tol, max_iter=inner_iters)
     else:
         solve = stochastic_prox_gradient(F, inner_rng, w0, iters=inner_iters, steps=inner_steps,
                                          sampling=sampling)
     w = solve.w
+    if not solve.converged and inner == "stochastic":
+        raise NotContractiveError(
+            f"the stochastic inner solver diverged after {solve.iterations} steps (an iterate "
+            "left the a-priori bound on the solution or overflowed): the minibatch maps are "
+            "probably not contractions; use a larger batch size or smaller steps.")
     if not np.any(w) and not allow_empty_support:
         raise ValueError(
             f"the inner solution is identically zero at lam={describe(F.lam)} (empty support), "

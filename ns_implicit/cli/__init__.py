@@ -27,13 +27,27 @@ def build_parser():
     return parser
 
 
+#: The exceptions a user can cause, reported as one line ``ns-implicit <cmd>: error: ...``
+#: with exit status 2: bad values (``ValueError`` and its documented subclasses
+#: NotContractiveError, SelectionCapError, NotSymmetricError, NonFiniteError; JSON decoding
+#: errors), wrong types (``TypeError``), files (``OSError``; ``EOFError``, ``BadZipFile`` from
+#: truncated or corrupt ``.npz``) and float overflow (``ArithmeticError`` minus division by
+#: zero). Everything else (IndexError, KeyError, AttributeError, ZeroDivisionError, ...) is a
+#: bug in ns_implicit and keeps its traceback so that it gets reported and fixed.
+def _user_errors():
+    import zipfile
+    return (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile, OverflowError,
+            FloatingPointError)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args._run(args)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"ns-implicit {args.command}: error: {exc}", file=sys.stderr)
+    except _user_errors() as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__  # one line
+        print(f"ns-implicit {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

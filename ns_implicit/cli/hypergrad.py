@@ -61,17 +61,62 @@ def load_problem(path, dtype):
     from ns_implicit.problems.elastic_net import ElasticNetProblem
     if path is None:
         return ElasticNetProblem.synthetic(dtype=dtype)
-    with np.load(path) as data:
-        missing = [k for k in ("X", "y", "X_val", "y_val") if k not in data]
-        if missing:
-            raise ValueError(f"--data {path} lacks arrays {missing}; it must hold X, y, X_val, y_val.")
-        arrays = {k: data[k].astype(dtype) for k in ("X", "y", "X_val", "y_val")}
+    arrays = read_npz(path, ("X", "y", "X_val", "y_val"), dtype)
     return ElasticNetProblem(arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"])
 
 
+def read_npz(path, keys, dtype):
+    """The arrays ``keys`` of the ``.npz`` file ``path`` as ``dtype``, or a ``ValueError``
+    naming the file. A missing file is an ``OSError``; a file that is not an ``.npz``
+    (BadZipFile, EOFError, pickled objects, corrupt members: whatever NumPy raises while
+    reading a user's bytes) is reported as a data error, not a traceback."""
+    import os
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--data {path}: no such file.")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [k for k in keys if k not in data]
+            if missing:
+                raise KeyError(missing)
+            raw = {k: data[k] for k in keys}
+    except KeyError as exc:
+        raise ValueError(f"--data {path} lacks arrays {exc.args[0]}; it must hold "
+                         f"{', '.join(keys)}.") from None
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the user's bytes
+        raise ValueError(f"--data {path} is not a readable .npz file "
+                         f"({type(exc).__name__}: {exc}); save it with numpy.savez.") from exc
+    out = {}
+    for k, arr in raw.items():
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"--data {path}: array {k} has dtype {arr.dtype}; it must be real "
+                             "numbers.")
+        out[k] = arr.astype(dtype)
+    return out
+
+
+def check_args(args):
+    """Validate the flags up front, naming each flag (the API's names differ)."""
+    for flag, value, low in (("--inner-iters", args.inner_iters, 1),
+                             ("--linsys-iters", args.linsys_iters,
+                              1 if args.method in STOCHASTIC else 0),
+                             ("--batch-size", args.batch_size, 1), ("--seed", args.seed, 0)):
+        if value < low:
+            raise ValueError(f"{flag} must be an integer >= {low}; got {value}.")
+    if args.batches is not None and args.batches < 1:
+        raise ValueError(f"--batches must be an integer >= 1; got {args.batches}.")
+    for flag, value in (("--lam1", args.lam1), ("--lam2", args.lam2), ("--tol", args.tol),
+                        ("--beta-mult", args.beta_mult), ("--gamma-mult", args.gamma_mult)):
+        if value is not None and not np.isfinite(value):
+            raise ValueError(f"{flag} must be finite; got {value}.")
+    if args.tol is not None and args.tol < 0:
+        raise ValueError(f"--tol must be >= 0; got {args.tol}.")
+
+
 def run(args):
-    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
     start = time.perf_counter()
+    check_args(args)
     dtype = np.float32 if args.float32 else np.float64
     if args.tol is None:
         args.tol = 1e-6 if args.float32 else 1e-12
@@ -80,7 +125,7 @@ def run(args):
     if args.method in STOCHASTIC:
         return run_stochastic(args, problem, lam, dtype, start)
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", EarlyStopWarning)
+        warnings.simplefilter("always")
         res = problem.hypergradient(lam, method=args.method, inner_iters=args.inner_iters,
                                     linsys_iters=args.linsys_iters, tol=args.tol)
     return _emit(args, _record(res, args, lam, dtype), caught, start)
@@ -88,14 +133,11 @@ def run(args):
 
 def run_stochastic(args, problem, lam, dtype, start):
     """``--method nsid|sid``: NSID-Bilevel (docs/theory.md §10) at the deterministic inner solution."""
-    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
     from ns_implicit.maps.stochastic import StochasticElasticNetMap
-    from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning
     from ns_implicit.bilevel.stochastic import stochastic_hypergradient
     smap = StochasticElasticNetMap.from_map(problem.map, args.batch_size)
     with warnings.catch_warnings(record=True) as caught:
-        for category in (EarlyStopWarning, StepSizeWarning, DivergenceWarning):
-            warnings.simplefilter("always", category)
+        warnings.simplefilter("always")
         res = stochastic_hypergradient(
             smap, problem.outer, lam, args.method, K=args.linsys_iters, J=args.batches,
             rng=args.seed, steps=args.steps, beta_mult=args.beta_mult,
@@ -126,13 +168,21 @@ def _emit(args, out, caught, start):
     """Warnings to stderr, then one JSON object (``--json``) or a table on stdout."""
     import sys
 
-    from ns_implicit.bilevel.hypergradient import EarlyStopWarning
+    from ns_implicit.bilevel.hypergradient import EarlyStopWarning, UnreachableToleranceWarning
     out["seconds"] = time.perf_counter() - start
     for w in caught:
-        kind = "stopped early" if issubclass(w.category, EarlyStopWarning) else "warning"
+        kind = ("stopped early" if issubclass(w.category, EarlyStopWarning)
+                and not issubclass(w.category, UnreachableToleranceWarning) else "warning")
         print(f"ns-implicit hypergrad: {kind}: {w.message}", file=sys.stderr)
     if args.json:
-        print(json.dumps(out))
+        try:
+            text = json.dumps(out, allow_nan=False)  # strict JSON: never Infinity/NaN
+        except ValueError:
+            bad = sorted(k for k, v in out.items() if isinstance(v, (int, float, list))
+                         and not np.all(np.isfinite(np.asarray(v, dtype=float))))
+            raise ValueError(f"the result has non-finite values in {bad}; no JSON "
+                             "written (the data probably overflow: rescale them).") from None
+        print(text)
     else:
         for key, value in out.items():
             print(f"{key:>22}: {value}")

@@ -13,5 +13,14 @@ def add_arguments(p):
 
 def run(args):
     from ns_implicit.experiments.plot import plot_file
-    print(f"plotted {plot_file(args.results, args.out)}", file=sys.stderr)
+    try:
+        path = plot_file(args.results, args.out)
+    except OSError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        # malformed content of the user's file (bad JSON, missing keys, wrong shapes): a data
+        # error at this boundary, reported on one line; bugs elsewhere keep their traceback
+        raise ValueError(f"{args.results} is not a results file written by `ns-implicit "
+                         f"reproduce` ({type(exc).__name__}: {exc}).") from exc
+    print(f"plotted {path}", file=sys.stderr)
     return 0

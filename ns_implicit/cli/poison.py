@@ -67,6 +67,14 @@ def _run(args):
     from ns_implicit.problems.poisoning import PoisoningProblem
     start = time.perf_counter()
     epsilon = check_epsilon(args.epsilon)
+    if epsilon > 2.0:  # 1e308 overflowed the uniform draw (high - low = inf): OverflowError
+        raise ValueError(f"--epsilon must lie in (0, 2]: pixels are in [-1, 1], so a wider noise "
+                         f"box only moves pixels further out of range; got {args.epsilon}.")
+    for flag, value, low in (("--steps", args.steps, 0), ("--seed", args.seed, 0),
+                             ("--n-poison", args.n_poison, 1), ("--n-train", args.n_train, 1),
+                             ("--n-val", args.n_val, 1), ("--n-test", args.n_test, 1)):
+        if value < low:
+            raise ValueError(f"{flag} must be an integer >= {low}; got {value}.")
     dtype = np.float32 if args.float32 else np.float64
     # float32 round-off puts a floor near 1e-6 under the relative step of the solver.
     tol = args.inner_tol if args.inner_tol is not None else (1e-5 if args.float32 else 1e-7)
@@ -118,7 +126,7 @@ def _run(args):
         "seconds": time.perf_counter() - start,
     }
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(out, allow_nan=False))
     else:
         for key in ("accuracy_clean", "accuracy_random_noise", "accuracy_random_sign",
                     "accuracy_poisoned", "n_hyperparameters", "epsilon", "seconds"):

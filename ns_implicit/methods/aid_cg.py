@@ -11,22 +11,34 @@ When ``A_G`` is a coordinate projection after a symmetric contraction (the selec
 CG solves it in at most ``|R|`` steps. Otherwise (block soft-thresholding, projections onto
 the simplex) the restricted system is not symmetric and CG would return a wrong answer:
 :func:`aid_cg` raises :class:`NotSymmetricError` naming the methods that apply.
-Stops when ``‖r‖ <= tol ‖u_R‖``. ``v0`` warm-starts CG at ``v0[R]``.
+Stops when ``‖r‖ <= tol ‖u_R‖``, or earlier when CG can make no further progress in
+floating point: a non-positive or non-finite curvature ``dᵀMd``, a recursive residual at
+round-off (``‖r‖ <= eps‖u_R‖``), or one that has not reached a new minimum for
+``STALL + 2|R|`` steps (with ``tol = 0`` CG used to iterate past round-off until
+it blew up to 1e83); the best iterate seen is returned and ``converged`` stays honest
+(``residual <= tol``). ``v0`` warm-starts CG at ``v0[R]``. CG runs on ``u`` rescaled by a power
+of two (``max|u| ~ 1``): the squares ``rᵀr`` of data at scale ``1e-85`` used to underflow to 0
+and stop CG at ``v = 0`` reporting convergence.
 """
 
 import numpy as np
 
 from ns_implicit.errors import NotSymmetricError
-from ns_implicit.methods._common import check_method_args, check_warm_start
+from ns_implicit.methods._common import (check_method_args, check_warm_start, norm, unit_scale,
+                                         unscale)
 from ns_implicit.methods.result import MethodResult
 
+#: steps without a new smallest residual after which CG stops: ``STALL + 2|R|`` (CG's
+#: residual is not monotone on ill-conditioned systems, but exact CG ends within ``|R|`` steps).
+STALL = 50
 
-def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
+
+def aid_cg(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
     """``B[S]ᵀ v_S`` with ``v_S`` from ``iters`` CG steps on ``(I - A[S, S])ᵀ v_S = u_S``.
 
     CG starts at ``v0[S]`` (default 0); the record carries the lifted ``v`` as ``result.v``.
     """
-    w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
+    w, u, iters, tol = check_method_args(phi, w, u, iters, tol, "aid_cg")
     sel = phi.selection(w)
     if not sel.spd:
         raise NotSymmetricError(
@@ -35,6 +47,7 @@ def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
             "projection, or its step's Jacobian is not symmetric; docs/theory.md §15.3); use "
             "method 'exact', 'aid-gmres' or 'aid-fp'.")
     S = sel.rows
+    u, e = unit_scale(u)
     padded = np.zeros_like(u)
 
     def lift(x):
@@ -49,30 +62,44 @@ def aid_cg(phi, w, u, *, iters=1000, tol=1e-10, history=False, v0=None):
         return x - sel.AT(lift(x))[S]
 
     b = u[S]
-    bnorm = float(np.linalg.norm(b))
+    bnorm = norm(b)
     v0 = v0 if bnorm > 0 else None  # u_S = 0 has the solution v_S = 0
-    x = check_warm_start(v0, phi)[S]
+    x = check_warm_start(v0, phi, e)[S]
     r = b - system(x) if v0 is not None else b.copy()
     d = r.copy()
-    rr = float(r @ r)
+    rr = float(r @ r)  # b is unit-scaled: rr neither overflows nor underflows before round-off
+    best_x, best_rr, since_best = x, rr, 0
+    floor = float(np.finfo(u.dtype).eps) * bnorm  # the recursive residual cannot mean less
+    patience = STALL + 2 * len(S)
     hist = [] if history else None
     i = 0
-    while i < iters and bnorm > 0 and np.sqrt(rr) > tol * bnorm:
+    while (i < iters and bnorm > 0 and np.sqrt(rr) > max(tol * bnorm, floor)
+           and since_best < patience):
         Md = system(d)
         curvature = float(d @ Md)
-        if not curvature > 0:  # round-off level reached (the system is SPD): stop
+        if not (np.isfinite(curvature) and curvature > 0):  # round-off level (the system is SPD)
             break
         alpha = rr / curvature
         x = x + alpha * d
         r = r - alpha * Md
         rr_next = float(r @ r)
-        d = r + (rr_next / rr) * d
+        if not np.isfinite(rr_next) or not np.all(np.isfinite(x)):
+            break
+        d = r + (rr_next / rr) * d if rr > 0 else r
         rr = rr_next
         i += 1
+        if rr < best_rr:
+            best_x, best_rr, since_best = x, rr, 0
+        else:
+            since_best += 1
         if hist is not None:
-            hist.append(sel.BT(full(x)))
-    residual = np.sqrt(rr) / bnorm if bnorm > 0 else 0.0
+            hist.append(unscale(sel.BT(full(x)), e))
+    x = best_x
+    # the recursive residual of the returned (best) iterate, as CG reports it; the true
+    # residual b - Mx carries the round-off of the matrix product (~eps·cond in float32)
+    residual = np.sqrt(best_rr) / bnorm if bnorm > 0 else 0.0
     v = full(x)
-    result = MethodResult(sel.BT(v), "aid-cg", i, float(residual), residual <= tol, hist)
-    result.v = v
+    result = MethodResult(unscale(sel.BT(v), e), "aid-cg", i, float(residual), residual <= tol,
+                          hist)
+    result.v = unscale(v, e)
     return result

@@ -7,14 +7,14 @@ so GMRES (not CG) is the Krylov method, restarted every ``RESTART`` iterations.
 
 import numpy as np
 
-from ns_implicit.methods._common import check_method_args, rel
+from ns_implicit.methods._common import check_method_args, rel, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 #: GMRES restart length (SciPy's default).
 RESTART = 20
 
 
-def aid_gmres(phi, w, u, *, iters=1000, tol=1e-10):
+def aid_gmres(phi, w, u, *, iters=1000, tol=None):
     """``Bᵀ v`` with ``v`` from at most ``iters`` restarted-GMRES iterations on ``(I - Aᵀ) v = u``.
 
     (The budget counts iterations, not restart cycles: ``iters`` cycles of ``RESTART`` steps
@@ -22,8 +22,9 @@ def aid_gmres(phi, w, u, *, iters=1000, tol=1e-10):
     """
     import scipy.sparse.linalg as spla  # imported on first use: keeps `import ns_implicit` light
 
-    w, u, iters, tol = check_method_args(phi, w, u, iters, tol)
+    w, u, iters, tol = check_method_args(phi, w, u, iters, tol, "aid_gmres")
     sel = phi.selection(w)
+    u, e = unit_scale(u)  # GMRES's norms on data at scale 1e-160 underflow (wrong "converged")
     op = spla.LinearOperator((phi.dim, phi.dim), matvec=lambda v: v - sel.AT(v), dtype=u.dtype)
     count = [0]
 
@@ -40,4 +41,4 @@ def aid_gmres(phi, w, u, *, iters=1000, tol=1e-10):
     if last and not done:
         v, done = gmres(v, last, 1)
     residual = rel(op.matvec(v) - u, u)
-    return MethodResult(sel.BT(v), "aid-gmres", count[0], residual, residual <= tol)
+    return MethodResult(unscale(sel.BT(v), e), "aid-gmres", count[0], residual, residual <= tol)

@@ -18,7 +18,7 @@ yardstick every other method is measured against.
 
 import numpy as np
 
-from ns_implicit.methods._common import check_method_args
+from ns_implicit.methods._common import check_method_args, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 
@@ -51,21 +51,28 @@ def _cholesky_solve(C, rhs):
 
 
 def exact(phi, w, u):
-    """``Jᵀu`` by a direct solve on the row set (float64 internally)."""
-    w, u, _, _ = check_method_args(phi, w, u, 0, 0.0)
+    """``Jᵀu`` by a direct solve on the row set (float64 internally).
+
+    The solve runs on ``u`` rescaled by a power of two and the answer is scaled back, so
+    only a hypergradient that itself overflows the dtype raises
+    :class:`~ns_implicit.errors.NonFiniteError`.
+    """
+    w, u, _, _ = check_method_args(phi, w, u, 0, 0.0, "exact")
     sel = phi.selection(w)
+    u, e = unit_scale(u)
     R = sel.rows
     v_bar = np.zeros_like(u)
     if len(R):
         v_bar[R] = _solve(sel.restricted_matrix().T, u[R], sel.spd)
     # v = u + Aᵀv̄ equals v̄ on R; off R it is needed only where rows of B live outside R
     v = u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
-    return MethodResult(sel.BT(v), "exact", 0, 0.0, True)
+    return MethodResult(unscale(sel.BT(v), e), "exact", 0, 0.0, True)
 
 
 def exact_jacobian(phi, w):
     """The ``p × m`` Jacobian ``J = (I - A)⁻¹B`` at ``w`` by a direct solve on ``R``."""
-    w = phi.check_point(w, "w")
+    w, _, _, _ = check_method_args(phi, w, np.zeros(getattr(phi, "dim", 0)), 0, 0.0,
+                                   "exact_jacobian")
     sel = phi.selection(w)
     R = sel.rows
     eye = np.eye(phi.n_hyper, dtype=phi.dtype)

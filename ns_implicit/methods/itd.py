@@ -5,59 +5,111 @@ Forward mode: ``J_0 = 0``, ``J_t = A_{t-1} J_{t-1} + B_{t-1}`` with
 trajectory backwards:
 
     α = u, g = 0;  for s = t-1 … 0:  g += B_sᵀ α,  α = A_sᵀ α;   return g  (= J_tᵀ u).
+
+What ``converged`` certifies
+----------------------------
+A small inner step ``‖w_t - w_{t-1}‖`` certifies ``w_t``, not ``J_t``: ITD's error also
+carries the unrolled tail (docs/theory.md §8, Theorem 4.1, the term ``L_Φ q^t/(1 - q)``).
+Reverse ITD returns ``Bᵀ v_t`` with ``v_t = Σ_s (A_{t-1}ᵀ⋯A_{s+1}ᵀ) u`` weighted by the ``B_s``;
+after support identification the selection is constant, ``v_t`` is the AID-FP iterate
+``Σ_{i<k} (Aᵀ)^i u`` of §7 eq. (14) and the residual of the adjoint system
+``(I - Aᵀ) v = u`` at ``v_t`` is exactly ``-(Aᵀ)^k u``: the final ``α``. So
+``residual = ‖α_0‖/‖u‖ = ‖A_0ᵀ⋯A_{t-1}ᵀ u‖/‖u‖`` and, for a constant selection,
+``‖v_t - v*‖ <= residual·‖u‖/(1 - q)``. ``converged`` is ``residual <= tol/(1 - q)``: the
+adjoint ``v_t`` is then certified to the same relative accuracy ``tol/(1 - q)²``-order that the
+inner test ``‖w_t - w_{t-1}‖ <= tol‖w_t‖`` certifies for ``w_t`` (``‖w_t - w*‖ <= q/(1 - q)``
+times the step). Forward ITD certifies likewise with the last Jacobian increment
+``‖J_t - J_{t-1}‖/‖J_t‖`` (which is ``A_{t-1}⋯A_0``-small in the same sense).
 """
 
 import numpy as np
 
-from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
+from ns_implicit._validation import (as_float_array, check_map_at, check_positive_int,
+                                     default_tol)
+from ns_implicit.methods._common import norm, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 
-def itd(phi, trajectory, u):
-    """Reverse-mode ITD: ``J_tᵀ u`` through the stored iterates ``w_0, …, w_t``."""
+def _tail_tolerance(phi, tol):
+    """``tol/(1 - q)``: the adjoint-tail bound matching the inner test (module docstring)."""
+    q = float(getattr(phi, "q", 0.0))
+    return tol / (1.0 - q) if 0.0 <= q < 1.0 else tol
+
+
+def itd(phi, trajectory, u, *, tol=None):
+    """Reverse-mode ITD: ``J_tᵀ u`` through the stored iterates ``w_0, …, w_t``.
+
+    Each stored iterate is validated (length ``dim``, dtype, finite). ``residual`` is the
+    relative unrolled tail ``‖A_0ᵀ⋯A_{t-1}ᵀ u‖/‖u‖`` and ``converged`` means
+    ``residual <= tol/(1 - q)`` (see the module docstring: what this certifies).
+    """
+    check_map_at(phi, "itd")
     u = as_float_array(u, "u", ndim=1, dtype=phi.dtype)
     if u.shape[0] != phi.dim:
         raise ValueError(f"u must have length {phi.dim}; got {u.shape[0]}.")
+    tol = default_tol(tol, phi.dtype)  # None: 1e-10 in float64, 1e-6 in float32
     if trajectory is None or len(trajectory) == 0:
         raise ValueError("trajectory is empty: solve with store_trajectory=True first.")
     t = len(trajectory) - 1
+    u, e = unit_scale(u)
+    u_norm = norm(u)
     alpha = u.copy()
     g = np.zeros(phi.n_hyper, dtype=phi.dtype)
     for s in range(t - 1, -1, -1):
-        sel = phi.selection(trajectory[s])
+        sel = phi.selection(phi.check_point(trajectory[s], f"trajectory[{s}]"))
         g += sel.BT(alpha)
         alpha = sel.AT(alpha)
-    return MethodResult(g, "itd", t, 0.0, True)
+    residual = norm(alpha) / u_norm if u_norm > 0 else 0.0
+    return MethodResult(unscale(g, e), "itd", t, residual,
+                        residual <= _tail_tolerance(phi, tol))
 
 
-def itd_forward(phi, w0=None, *, iters=1000, tol=1e-10, on_step=None):
+def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     """Forward-mode ITD: ``t`` steps of ``(w_{s+1}, J_{s+1}) = (Φ(w_s), A_s J_s + B_s)``.
 
     Stops after ``iters`` steps or when ``‖w_{s+1} - w_s‖ <= tol ‖w_{s+1}‖`` (``tol=0``: exactly
     ``iters`` steps, since ``J_t`` keeps converging after ``w_t`` has stopped moving). Returns the
     ``p × m`` Jacobian ``J_t`` as ``value``, with ``result.w = w_t`` and
     ``result.support_identified_at`` as in :class:`~ns_implicit.solvers.fixed_point.SolveResult`.
+    ``residual`` is the relative inner step; ``result.jacobian_step`` the last relative
+    increment ``‖J_t - J_{t-1}‖/‖J_t‖``; ``converged`` needs ``residual <= tol`` and
+    ``jacobian_step <= tol/(1 - q)`` (module docstring).
     ``on_step(t, w_t, J_t)`` is called after each step (e.g. to record ``J_tᵀ ∇E(w_t)``).
+    Raises :class:`~ns_implicit.errors.NonFiniteError` when an iterate overflows.
     """
+    from ns_implicit.errors import NonFiniteError
+
+    check_map_at(phi, "itd_forward")
     iters = check_positive_int(iters, "iters", minimum=0)
-    tol = check_positive_float(tol, "tol", strict=False)
+    tol = default_tol(tol, phi.dtype)  # None: 1e-10 in float64, 1e-6 in float32
     w = np.zeros(phi.dim, dtype=phi.dtype) if w0 is None else phi.check_point(w0, "w0").copy()
     eye = np.eye(phi.n_hyper, dtype=phi.dtype)
     J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
     w_next = np.empty_like(w)
-    residual, t, last_change = np.inf, 0, 0
+    residual, jac_step, t, last_change = np.inf, np.inf, 0, 0
     while t < iters and not (tol > 0 and residual <= tol):
         sel = phi.selection(w)
-        J = np.column_stack([sel.A(J[:, j]) + sel.B(e) for j, e in enumerate(eye)])
+        J_next = np.column_stack([sel.A(J[:, j]) + sel.B(e) for j, e in enumerate(eye)])
         step, changed = phi.advance(w, w_next)
         w, w_next = w_next, w
         t += 1
         last_change = t if changed else last_change
-        norm = np.linalg.norm(w)
-        residual = step / norm if norm > 0 else step
+        w_norm = norm(w)
+        residual = float(step) / w_norm if w_norm > 0 else float(step)
+        J_norm = norm(J_next)
+        jac_step = norm(J_next - J) / J_norm if J_norm > 0 else norm(J_next - J)
+        J = J_next
+        if not (np.isfinite(residual) and np.isfinite(jac_step)):
+            raise NonFiniteError(
+                f"itd-forward: step {t} is not finite (float overflow in {phi.dtype}); rescale "
+                "(standardise) X and y, or compute in float64.")
         if on_step is not None:
             on_step(t, w, J)
-    result = MethodResult(J, "itd-forward", t, float(residual), residual <= tol)
+    if t == 0:  # no step taken: nothing is certified (residual 1 as for the AID methods)
+        residual, jac_step = 1.0, 1.0
+    converged = bool(residual <= tol and jac_step <= _tail_tolerance(phi, tol))
+    result = MethodResult(J, "itd-forward", t, float(residual), converged)
     result.w = w
+    result.jacobian_step = float(jac_step)
     result.support_identified_at = last_change
     return result

@@ -52,7 +52,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
+from ns_implicit._validation import (as_float_array, check_map_at, check_positive_float,
+                                     check_positive_int)
 from ns_implicit.errors import NotContractiveError
 from ns_implicit.solvers.sampling import BatchStream, spawn
 from ns_implicit.methods.result import MethodResult
@@ -170,11 +171,12 @@ def _check_bounded(v, rows, u_norm, F):
 
 def _stochastic_implicit(F, w, u, K, J, rng, frozen, steps, beta, gamma, beta_mult, gamma_mult,
                          tol, history, compiled, sampling):
+    check_map_at(F, "nsid" if frozen else "sid", stochastic=True)
     w = F.check_point(w, "w")
     u = as_float_array(u, "u", ndim=1, dtype=F.dtype)
     if u.shape[0] != F.dim:
         raise ValueError(f"u must have length {F.dim} (the dimension of w); got {u.shape[0]}.")
-    K = check_positive_int(K, "K", minimum=0)
+    K = check_positive_int(K, "K", minimum=1)  # K = 0 would return B̄ᵀ0 = 0, "converged"
     J = K + 1 if J is None else check_positive_int(J, "J", minimum=1)
     tol = 0.0 if tol is None else check_positive_float(tol, "tol", strict=False)
     etas = _step_sizes(K, F.q, steps, beta, gamma, beta_mult, gamma_mult, stacklevel=4)
@@ -216,7 +218,7 @@ def nsid(F, w, u, K, J=None, rng=None, *, steps="dec", beta=None, gamma=None, be
     F : a stochastic composite map at fixed ``λ`` (protocol in this module's docstring),
         e.g. ``StochasticElasticNetMap(X, y, batch_size).at(lam)``.
     w : the point (an approximate fixed point); u : the vector (bilevel: ``∇_1E(w, λ)``).
-    K : linear-system iterations (>= 0); J : batches of the averaged map (>= 1; default
+    K : linear-system iterations (>= 1: K = 0 has no estimate; ``ValueError``); J : batches of the averaged map (>= 1; default
         ``K + 1``, the paper's ``J_inner_mult = 1``).
     rng : integer seed or :class:`numpy.random.Generator` (required); two independent
         streams are derived from it, one per sample set.

@@ -38,7 +38,7 @@ class Method:
     forward: bool = False
     summary: str = ""
 
-    def run(self, phi, w, u, *, iters=1000, tol=1e-10, v0=None, history=False):
+    def run(self, phi, w, u, *, iters=1000, tol=None, v0=None, history=False):
         """The implicit methods' common call (see the module docstring)."""
         if self.kind != "implicit":
             raise TypeError(f"{self.name} is an {self.kind} method: use the bilevel drivers.")

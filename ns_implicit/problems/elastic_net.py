@@ -9,9 +9,13 @@ scikit-learn's ``ElasticNet(alpha, l1_ratio)`` minimises
 ``alpha = λ1 + λ2`` and ``l1_ratio = λ1 / (λ1 + λ2)`` (see :func:`to_sklearn`).
 """
 
+import numbers
+
 import numpy as np
 
+from ns_implicit._validation import as_float_array, check_hyperparameters
 from ns_implicit.bilevel.hypergradient import hypergradient
+from ns_implicit.errors import NonFiniteError
 from ns_implicit.maps.elastic_net import ElasticNetMap
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
@@ -20,6 +24,9 @@ from ns_implicit.data.synthetic import make_sparse_regression
 
 def from_sklearn(alpha, l1_ratio):
     """``(λ1, λ2)`` for scikit-learn's ``ElasticNet(alpha, l1_ratio)``."""
+    for name, value in (("alpha", alpha), ("l1_ratio", l1_ratio)):
+        if isinstance(value, (str, bytes, bool)) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number; got {value!r}.")
     if not (np.isfinite(alpha) and alpha >= 0):
         raise ValueError(f"alpha must be finite and >= 0; got {alpha}.")
     if not 0.0 <= l1_ratio <= 1.0:
@@ -29,9 +36,23 @@ def from_sklearn(alpha, l1_ratio):
 
 def to_sklearn(lam):
     """``(alpha, l1_ratio)`` for ``λ = (λ1, λ2)``; ``l1_ratio = 0`` when both are zero."""
-    lam1, lam2 = float(lam[0]), float(lam[1])
+    lam1, lam2 = check_hyperparameters(lam, np.float64)
     alpha = lam1 + lam2
     return alpha, (lam1 / alpha if alpha > 0 else 0.0)
+
+
+def _check_scale(X, name):
+    """``XᵀX`` must not overflow the dtype (it did: LinAlgError from the spectrum estimate)."""
+    X = as_float_array(X, name, ndim=2, allow_sparse=True)
+    data = X.data if hasattr(X, "tocsr") and not isinstance(X, np.ndarray) else X
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    big = float(np.finfo(X.dtype).max)
+    # ‖XᵀX‖ <= n·p·max|X|² (the Gram entries and the power iteration's products)
+    if peak > 0 and np.log(peak) * 2 + np.log(max(X.shape[0], 1)) + np.log(max(X.shape[1], 1)) \
+            >= np.log(big):
+        raise NonFiniteError(
+            f"{name} is too large for {X.dtype}: max|{name}| = {peak:.3g}, so {name}^T {name} "
+            f"overflows (> {big:.3g}); rescale (standardise) the data, or use float64.")
 
 
 class ElasticNetProblem:
@@ -44,7 +65,14 @@ class ElasticNetProblem:
     """
 
     def __init__(self, X, y, X_val, y_val, *, step="paper", gram="auto", tie_active=False):
-        self.map = ElasticNetMap(X, y, step=step, gram=gram, tie_active=tie_active)
+        _check_scale(X, "X")
+        _check_scale(X_val, "X_val")
+        try:
+            self.map = ElasticNetMap(X, y, step=step, gram=gram, tie_active=tie_active)
+        except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
+            raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
+                                 "X is too large or ill-scaled for its dtype; rescale "
+                                 "(standardise) X.") from exc
         self.outer = ValidationMSE(X_val, y_val, n_hyper=2, dtype=self.map.dtype)
         if self.outer.X_val.shape[1] != self.map.dim:
             raise ValueError(f"X_val must have the same number of columns as X: "

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit._validation import check_map_at, check_positive_int, default_tol
+from ns_implicit.errors import NonFiniteError
 
 
 class Trajectory:
@@ -66,7 +67,14 @@ class SolveResult:
         return int(np.count_nonzero(self.w))
 
 
-def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
+def _safe_norm(w):
+    peak = float(np.max(np.abs(w))) if w.size else 0.0
+    if peak == 0.0 or not np.isfinite(peak):
+        return peak
+    return peak * float(np.linalg.norm(w / peak))
+
+
+def fixed_point_iteration(phi, w0=None, *, tol=None, max_iter=10_000,
                           store_trajectory=False, record_residuals=False):
     """Iterate ``w_{t+1} = Φ(w_t, λ)`` from ``w0`` (default 0), docs/theory.md §6.
 
@@ -74,13 +82,17 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
     ----------
     phi : a map at fixed λ (e.g. ``ElasticNetMap(X, y).at(lam)``).
     w0 : starting point (default zeros; ITD needs ``w0`` independent of λ, §7).
-    tol : relative step tolerance (``tol=0``: run exactly ``max_iter`` steps, e.g. to unroll a
+    tol : relative step tolerance (default None: 1e-10 in float64, 1e-6 in float32; ``tol=0``: run exactly ``max_iter`` steps, e.g. to unroll a
         fixed number of steps for ITD even past an exact fixed point of ``w``);
     max_iter : iteration budget (>= 0).
     store_trajectory : keep ``w_0, …, w_t`` (sparse) for reverse-mode ITD.
     record_residuals : keep every iteration's ``residual`` (relative step) in ``result.residuals``.
+
+    Raises :class:`~ns_implicit.errors.NonFiniteError` when an iterate overflows (data whose
+    scale overflows the dtype) instead of iterating on NaN for the whole budget.
     """
-    tol = check_positive_float(tol, "tol", strict=False)
+    check_map_at(phi, "fixed_point_iteration")
+    tol = default_tol(tol, phi.dtype)
     max_iter = check_positive_int(max_iter, "max_iter", minimum=0)
     w = np.zeros(phi.dim, dtype=phi.dtype) if w0 is None else phi.check_point(w0, "w0").copy()
     nxt = np.empty_like(w)
@@ -98,6 +110,14 @@ def fixed_point_iteration(phi, w0=None, *, tol=1e-10, max_iter=10_000,
         if traj is not None:
             traj.append(w)
         norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
+        if not (np.isfinite(norm) and np.isfinite(residual)):
+            norm = _safe_norm(w)  # ‖w‖² may overflow while w is finite
+            if not (np.isfinite(norm) and np.isfinite(residual)):
+                raise NonFiniteError(
+                    f"the fixed-point iteration overflowed at step {t} (iterate or step not "
+                    f"finite in {w.dtype}); rescale (standardise) X and y, or compute in float64.")
+        elif norm == 0.0 and residual > 0.0:
+            norm = _safe_norm(w)  # ‖w‖² may underflow while w is not 0
         residual = residual / norm if norm > 0 else residual
         if residuals is not None:
             residuals.append(float(residual))

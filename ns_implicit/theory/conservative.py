@@ -76,9 +76,20 @@ def operator_norms(M):
     """Spectral norms of a stack of matrices ``(..., p, m)``.
 
     Closed forms for ``min(p, m) <= 2`` (the largest eigenvalue of the 2×2 Gram matrix),
-    an SVD otherwise.
+    an SVD otherwise. ``M`` must have at least two axes (``ValueError`` otherwise).
     """
-    M = np.asarray(M, dtype=np.float64)
+    try:
+        M = np.asarray(M, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"M must be an array of matrices (..., p, m); got "
+                        f"{type(M).__name__}.") from exc
+    if M.ndim < 2:
+        raise ValueError(f"M must be a matrix or a stack of matrices (..., p, m); got shape "
+                         f"{M.shape}. Wrap a vector v as v[:, None].")
+    if M.shape[-1] == 0 or M.shape[-2] == 0:
+        return np.zeros(M.shape[:-2])  # the norm of an empty matrix is 0
+    if not np.all(np.isfinite(M)):
+        raise ValueError("M contains NaN or infinite values.")
     if M.shape[-1] > M.shape[-2]:
         M = np.swapaxes(M, -1, -2)
     if M.shape[-1] == 1:
@@ -101,11 +112,14 @@ def _norms(diff, norm):
 
 
 def pairwise_distances(A, B, *, norm="fro"):
-    """``D[i, j] = ‖A_i - B_j‖`` for two validated sets (chunked to bound memory)."""
+    """``D[i, j] = ‖A_i - B_j‖`` for two sets of equally shaped elements (chunked to bound
+    memory); validated by :func:`as_set` (non-empty, finite, one element shape)."""
     _check_norm(norm)
+    A = as_set(A, "A")
+    B = as_set(B, "B", shape=A.shape[1:])
     out = np.empty((A.shape[0], B.shape[0]))
     size = int(np.prod(A.shape[1:])) or 1
-    step = max(1, 2_000_000 // (size * B.shape[0]))
+    step = max(1, 2_000_000 // max(size * B.shape[0], 1))
     for i in range(0, A.shape[0], step):
         diff = A[i:i + step, None] - B[None]
         out[i:i + step] = _norms(diff.reshape((-1,) + A.shape[1:]), norm).reshape(diff.shape[:2])
