@@ -186,8 +186,10 @@ def test_sample_accounting_and_early_stop(inst):
     assert stopped.iterations < 100_000 and stopped.converged
     assert stopped.residual <= 1e-3
     assert stopped.samples_used == (stopped.iterations + 10) * F.batch_size
-    zero = nsid(F, w, u, 0, rng=0)  # K = 0: v_0 = 0, ĝ = 0 from J = 1 batch
-    assert zero.samples_used == F.batch_size and not zero.value.any()
+    # K = 0 would return ĝ = B̄ᵀ0 = 0 and call it converged: refused (library contract since
+    # the "NSID K >= 1" change).
+    with pytest.raises(ValueError, match="K must be >= 1"):
+        nsid(F, w, u, 0, rng=0)
 
 
 # -- step sizes and bad input --------------------------------------------------------------
