@@ -182,12 +182,20 @@ def test_itd_converged_certifies_the_adjoint_tail(paper):
 
 
 # -- 3e/f. stochastic -------------------------------------------------------------------
-@pytest.mark.parametrize("fn", [ni.nsid, ni.sid])
-def test_nsid_k_zero_is_a_usage_error(paper, fn):
+@pytest.mark.parametrize("method", ["nsid", "sid"])
+def test_nsid_k_zero_is_a_usage_error(paper, method):
+    # K = 0 used to return ĝ = B̄ᵀ0 = 0 with converged=True.
     problem, _, w = paper
-    F = ni.StochasticElasticNetMap.from_map(problem.map, 20).at(LAM)
+    smap = ni.StochasticElasticNetMap.from_map(problem.map, 20)
     with pytest.raises(ValueError, match="K must be >= 1"):
-        fn(F, w, np.ones(100), 0, rng=0)
+        ni.stochastic_hypergradient(smap, problem.outer, LAM, method, K=0, rng=0)
+    with pytest.raises(ValueError, match="K must be >= 1"):
+        getattr(ni, method)(smap.at(LAM), w, np.ones(100), 0, rng=0)
+
+
+def test_cli_nsid_k_zero_names_the_flag(capsys):
+    assert main(["hypergrad", "--method", "nsid", "--linsys-iters", "0"]) == 2
+    assert "--linsys-iters must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_stochastic_solver_detects_divergence():
