@@ -60,6 +60,9 @@ def run_seed(config, seed, progress=None):
         warnings.simplefilter("ignore", StepSizeWarning)
         for i, K in enumerate(Ks):
             for j, (name, (fn, steps)) in enumerate(STOCHASTIC.items()):
+                if K == 0:  # v_0 = 0, so ĝ = 0: relative error 1 (nsid refuses K = 0)
+                    curves[name].append(1.0)
+                    continue
                 res = fn(F, w, u, K, K + 1, rngs[i * len(STOCHASTIC) + j], steps=steps,
                          beta_mult=config["beta_mult"], gamma_mult=config["gamma_mult"])
                 curves[name].append(np.linalg.norm(res.value - g_star) / norm)

@@ -159,8 +159,12 @@ def run_seed(config, seed, progress=None):
     for i, K in enumerate(Ks):
         for j, (name, (fn, steps)) in enumerate(STOCHASTIC.items()):
             start = time.perf_counter()
-            value, kinds = _run_nsid(fn, F, w, u, K, _J(K, config),
-                                     rngs[i * len(STOCHASTIC) + j], steps, beta_mult, gamma_mult)
+            if K == 0:  # v_0 = 0, so ĝ = 0 (nsid refuses K = 0 as a usage error)
+                value, kinds = np.zeros_like(g_star), set()
+            else:
+                value, kinds = _run_nsid(fn, F, w, u, K, _J(K, config),
+                                         rngs[i * len(STOCHASTIC) + j], steps, beta_mult,
+                                         gamma_mult)
             seconds[name] += time.perf_counter() - start
             divergence[name] += value is None or DivergenceWarning.__name__ in kinds
             curve_warnings.update(kinds)
