@@ -1,5 +1,5 @@
 """Every Python example of the README runs as written (the MNIST one needs the ``data`` extra
-and ~35 s: it runs with ``-m slow``)."""
+and ~35–90 s: it is marked ``slow``)."""
 
 import pathlib
 import re
@@ -14,9 +14,8 @@ def test_the_readme_has_python_examples():
     assert len(BLOCKS) >= 5
 
 
-@pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_example_runs(index, request):
-    code = BLOCKS[index]
-    if "from_mnist" in code and "slow" not in request.config.getoption("-m"):
-        pytest.skip("the MNIST example runs with -m slow")
-    exec(compile(code, f"README.md[python block {index}]", "exec"), {"__name__": "readme"})
+@pytest.mark.parametrize("code", [
+    pytest.param(code, id=f"block{i}", marks=[pytest.mark.slow] if "from_mnist" in code else [])
+    for i, code in enumerate(BLOCKS)])
+def test_readme_example_runs(code):
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
