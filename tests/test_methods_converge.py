@@ -38,8 +38,7 @@ def test_error_falls_to_1e_8_as_budget_grows(paper_problem, reference, method):
                 res = paper_problem.hypergradient(LAM, method=method, inner_iters=budget,
                                                   linsys_iters=budget, tol=1e-14)
         errors.append(_rel(res.value, reference))
-    assert errors[-1] <= 1e-8
-    assert errors[0] > errors[-1]
+    assert errors[-1] <= 1e-8  # the rate itself: tests/test_mutants_replaced.py
 
 
 def test_aid_fp_converges_at_the_active_block_rate(paper_problem):

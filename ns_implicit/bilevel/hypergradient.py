@@ -153,7 +153,7 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                          "docs/theory.md §7-§8)")
             fix = _advice(tol, phi.dtype, "inner_iters")
             if inner.converged:
-                fix = (f"lower tol (ITD unrolls until the inner step is <= tol)"
+                fix = ("lower tol (ITD unrolls until the inner step is <= tol)"
                        if tol >= tolerance_floor(phi.dtype) else fix)
             warnings.warn(f"{method} stopped after {inner.iterations} "
                           f"unrolled steps with {what}; {fix}.", EarlyStopWarning, stacklevel=2)

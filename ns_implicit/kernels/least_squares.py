@@ -4,8 +4,6 @@
 ``b = Xᵀy/n``) and its transpose product ``v - γ (H v + λ2 v)``.
 """
 
-import numpy as np
-
 from ns_implicit._jit import njit
 from ns_implicit.kernels.soft_threshold import soft_threshold_step
 
