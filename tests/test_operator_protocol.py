@@ -16,7 +16,7 @@ import pytest
 import ns_implicit as ni
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.maps.stochastic import StochasticCompositeMap
-from ns_implicit.operators import MAX_SELECTIONS, MaskSelection, enumerate_ties
+from ns_implicit.operators import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
 from ns_implicit.steps import LeastSquaresStep
 from ns_implicit.theory.sets import implicit_jacobians, selections
 
@@ -39,7 +39,7 @@ class NonnegativeSelection(MaskSelection):
         return np.array([-self.gamma * c]), -self.lam * c
 
 
-class NonnegativeSoftThreshold:
+class NonnegativeSoftThreshold(Operator):
     """``G(u; λ, γ) = max(u - γλ, 0)``, the prox of ``γλ Σ w_i`` + the indicator of ``w >= 0``.
     Tie rule: ``u_i > τ`` is active (``>=`` with ``tie_active``)."""
 
@@ -48,21 +48,11 @@ class NonnegativeSoftThreshold:
     def __init__(self, tie_active=False):
         self.tie_active = tie_active
 
-    def check_params(self, lam_G):
-        return lam_G
-
     def _tau(self, lam_G, gamma):
         return float(gamma) * float(lam_G[0])
 
     def value(self, u, lam_G, gamma):
         return np.maximum(u - u.dtype.type(self._tau(lam_G, gamma)), 0)
-
-    def apply(self, u, lam_G, gamma, w, out):
-        new = self.value(u, lam_G, gamma)
-        changed = bool(np.any((new != 0) != (w != 0)))
-        step = float(np.linalg.norm(new - w))
-        out[:] = new
-        return step, changed
 
     def _mask(self, u, tau, tie_active):  # the tie rule, defined once
         return ((u > tau) | (tie_active & (u == tau))).astype(np.uint8)
@@ -97,23 +87,13 @@ class BoxSelection(MaskSelection):
         return np.array([float(self.upper @ v)]), 0.0
 
 
-class BoxProjection:
+class BoxProjection(Operator):
     """``G(u; C) = min(max(u, 0), C)``; ``u_i = 0`` or ``u_i = C`` counts as clamped."""
 
-    n_params, param_names, tie_active = 1, ("C",), False
-
-    def check_params(self, lam_G):
-        return lam_G
+    n_params, param_names = 1, ("C",)
 
     def value(self, u, lam_G, gamma):
         return np.clip(u, 0, u.dtype.type(lam_G[0]))
-
-    def apply(self, u, lam_G, gamma, w, out):
-        new = self.value(u, lam_G, gamma)
-        changed = bool(np.any((new != 0) != (w != 0)))
-        step = float(np.linalg.norm(new - w))
-        out[:] = new
-        return step, changed
 
     def select(self, u, lam_G, gamma, tie_active=None):
         C = float(lam_G[0])
@@ -163,16 +143,13 @@ class GroupSelection:
         return np.column_stack([self.A(np.eye(len(self.u))[:, j])[R] for j in R])
 
 
-class BlockSoftThreshold:
+class BlockSoftThreshold(Operator):
     """``G(u)_g = max(1 - τ/‖u_g‖, 0) u_g`` with ``τ = γλ``; a group is active when ``‖u_g‖ > τ``."""
 
-    n_params, param_names, tie_active = 1, ("lam1",), False
+    n_params, param_names = 1, ("lam1",)
 
     def __init__(self, groups):
         self.groups = groups
-
-    def check_params(self, lam_G):
-        return lam_G
 
     def _active(self, u, tau):
         return [np.linalg.norm(u[g]) > tau for g in self.groups]
@@ -185,13 +162,6 @@ class BlockSoftThreshold:
             if n > tau:
                 out[g] = (1 - tau / n) * u[g]
         return out
-
-    def apply(self, u, lam_G, gamma, w, out):
-        new = self.value(u, lam_G, gamma)
-        changed = bool(np.any((new != 0) != (w != 0)))
-        step = float(np.linalg.norm(new - w))
-        out[:] = new
-        return step, changed
 
     def select(self, u, lam_G, gamma, tie_active=None):
         active = self._active(u, float(gamma) * float(lam_G[0]))

@@ -28,11 +28,13 @@ Each operator is one class in one file and owns its mathematics. The protocol
 vanishes outside ``rows``: lets the exact solve skip a product; default True); ``mask`` (0/1 of length ``dim``) when it is a
 coordinate projection.
 
+:class:`~ns_implicit.operators.base.Operator` supplies ``check_params`` and ``apply`` (from
+``value``); :class:`~ns_implicit.operators.base.MaskSelection` the ``A_G`` of a 0/1 diagonal.
 See :mod:`ns_implicit.operators.soft_threshold` for the reference operator and the README's
 "Adding a nonsmooth operator" for a worked example written outside the library.
 """
 
-from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, enumerate_ties
+from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
 from ns_implicit.operators.soft_threshold import SoftThreshold
 
-__all__ = ["MAX_SELECTIONS", "MaskSelection", "SoftThreshold", "enumerate_ties"]
+__all__ = ["MAX_SELECTIONS", "MaskSelection", "Operator", "SoftThreshold", "enumerate_ties"]

@@ -29,6 +29,24 @@ def enumerate_ties(base, ties, cap, what="coordinates"):
     return out
 
 
+class Operator:
+    """Defaults an operator may inherit: ``check_params`` as given, no tie switch, and
+    ``apply`` from ``value`` (a compiled operator overrides it with one fused kernel)."""
+
+    tie_active = False
+
+    def check_params(self, lam_G):
+        return lam_G
+
+    def apply(self, u, lam_G, gamma, w, out):
+        """``out = G(u)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``."""
+        new = self.value(u, lam_G, gamma)
+        changed = bool(np.any((new != 0) != (w != 0)))
+        step = float(np.linalg.norm(new - w))
+        out[:] = new
+        return step, changed
+
+
 class MaskSelection:
     """A selection whose ``A_G = diag(m)`` with ``m ∈ {0, 1}ᵖ`` (a coordinate projection).
 
