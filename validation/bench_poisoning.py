@@ -27,7 +27,7 @@ import tracemalloc
 
 import numpy as np
 
-from ns_implicit.cli.poison import blas_threads
+from ns_implicit._threads import blas_threads
 from ns_implicit.methods import aid_cg, aid_fp, exact
 from ns_implicit.problems.poisoning import PoisoningProblem
 

@@ -71,7 +71,6 @@ from ns_implicit.methods.nsid import step_sizes
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.operators.soft_threshold import soft_threshold_with_selection
 from ns_implicit.solvers.sampling import BatchStream, spawn
-from ns_implicit.maps.selection import ProxGradientSelection
 
 LAM_FIG1 = np.array([0.02, 0.002])
 LAM_NSID = np.array([0.05, 0.01])
@@ -229,12 +228,13 @@ def floor_J(F, w, u, ref, J, seed, sampling):
     """
     first = BatchStream(F.n_samples, F.batch_size, spawn(seed, 2)[0], sampling)
     lin_bar = F.average(w, first, J)                                    # ū, B̄_T
-    _, mask, sign, _ = soft_threshold_with_selection(lin_bar.value, F.tau, F.tie_active)
-    S = np.flatnonzero(mask)
+    gsel = F.operator_selection(lin_bar.value)                        # G's selection at ū
+    mask = gsel.mask.astype(np.uint8)
+    S = gsel.rows
     v = np.zeros_like(u)
     if len(S):   # v_S = (I - A_T[S, S]ᵀ)⁻¹ u_S with the full-data ∂_wT (E ∂_1T̂ = ∂_1T)
-        v[S] = np.linalg.solve(F.phi.selection(w, mask=mask).restricted_matrix().T, u[S])
-    g_inf = ProxGradientSelection(lin_bar, mask, sign, F.dtau).BT(v)   # (A_G B̄_T + B_G)ᵀ v_∞
+        v[S] = np.linalg.solve(F.phi.selection(w, vertex=gsel).restricted_matrix().T, u[S])
+    g_inf = F.compose(lin_bar, gsel).BT(v)                             # (A_G B̄_T + B_G)ᵀ v_∞
     return float(np.sum((g_inf - ref) ** 2)), mask
 
 

@@ -126,7 +126,7 @@ class MinibatchLinearization:
 
     Same interface as :class:`~ns_implicit.steps.least_squares.LeastSquaresLinearization`
     (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``, ``jac_w_block``), so it plugs
-    into :class:`~ns_implicit.maps.selection.ProxGradientSelection`. ``value`` and ``∂_λ2 T̂``
+    into :class:`~ns_implicit.maps.selection.Selection`. ``value`` and ``∂_λ2 T̂``
     need ``∇f_ξ(w)`` and are computed on first use only (NSID's loop uses ``vjp_w`` alone).
     """
 

@@ -61,7 +61,7 @@ class MinibatchLogisticLinearization:
 
     Same interface as :class:`~ns_implicit.steps.logistic.LogisticLinearization`
     (``value``, ``jvp_w``, ``vjp_w``, ``jvp_lam``, ``vjp_lam``), so it plugs into
-    :class:`~ns_implicit.maps.selection.ProxGradientSelection`.
+    :class:`~ns_implicit.maps.selection.Selection`.
     """
 
     symmetric = True  # ∂_wT
