@@ -56,6 +56,10 @@ class StochasticCompositeMapAt:
     def tau(self):
         return self.phi.tau
 
+    @property
+    def dtau(self):
+        return self.phi.dtau
+
     def check_point(self, w, name="w"):
         return self.phi.check_point(w, name)
 
