@@ -70,6 +70,35 @@ class HypergradientResult:
         return bool(self.inner.converged and self.linear.converged)
 
 
+def _extend_until_certified(phi, outer, inner, lin, w, u, tol, inner_iters, rounds=8):
+    """Reverse ITD: unroll more steps of ``Φ`` until the adjoint tail certifies ``J_tᵀu``
+    (``methods.itd``: ``error_bound <= tol``) or ``inner_iters`` is spent.
+
+    The tail ``‖A_0ᵀ⋯A_{t-1}ᵀu‖/‖u‖`` decays geometrically; its observed rate since support
+    identification, ``ρ = tail^{1/(t - t_id)}``, sets how many steps to add.
+    """
+    t = inner.iterations
+    for _ in range(rounds):
+        if lin.converged or tol == 0 or t >= inner_iters or lin.error_bound == 0:
+            break
+        steps_since = max(t - inner.support_identified_at, 1)
+        rho = min(max(lin.residual, 1e-300) ** (1.0 / steps_since), 0.999999)
+        need = np.log(tol / lin.error_bound) / np.log(rho)
+        k = int(min(inner_iters - t, np.ceil(1.5 * need) + 10))
+        more = fixed_point_iteration(phi, w, tol=0.0, max_iter=k, store_trajectory=True)
+        inner.trajectory.extend(more.trajectory)
+        identified = (t + more.support_identified_at if more.support_identified_at
+                      else inner.support_identified_at)
+        t += more.iterations
+        w = more.w
+        inner = SolveResult(w=w, iterations=t, residual=more.residual,
+                            converged=inner.converged or more.residual <= tol,
+                            support_identified_at=identified, trajectory=inner.trajectory)
+        u = outer.grad_w(w, phi.lam)
+        lin = methods.itd(phi, inner.trajectory, u, tol=tol)
+    return inner, lin, w, u
+
+
 def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, linsys_iters=10_000,
                   tol=None, w0=None, history=False, allow_empty_support=False):
     """Hypergradient of ``E(w(λ), λ)`` for the fixed point of ``phi_map`` (docs/theory.md §10).
@@ -111,6 +140,7 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
     check_tolerance(tol, phi.dtype, f"inner_iters={inner_iters}" + (
         "" if spec.kind == "unrolled" or method == "exact" else f", linsys_iters={linsys_iters}"))
     hist = [] if history else None
+    inner_tol = tol
     if method == "itd-forward":
         def record(t, w_t, J_t):
             hist.append(outer.grad_lam(w_t, phi.lam) + J_t.T @ outer.grad_w(w_t, phi.lam))
@@ -122,12 +152,14 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                             support_identified_at=lin.support_identified_at)
         value = outer.grad_lam(w, phi.lam) + lin.value.T @ outer.grad_w(w, phi.lam)
     else:
-        inner = fixed_point_iteration(phi, w0, tol=tol, max_iter=inner_iters,
+        inner = fixed_point_iteration(phi, w0, tol=inner_tol, max_iter=inner_iters,
                                       store_trajectory=(method == "itd"))
         w = inner.w
         u = outer.grad_w(w, phi.lam)
         if method == "itd":
             lin = methods.itd(phi, inner.trajectory, u, tol=tol)
+            inner, lin, w, u = _extend_until_certified(phi, outer, inner, lin, w, u, tol,
+                                                       inner_iters)
         else:
             lin = spec.run(phi, w, u, iters=linsys_iters, tol=tol, history=history)
             if history:
@@ -147,14 +179,13 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                                  time.perf_counter() - start, hist)
     if spec.kind == "unrolled":  # ITD's only budget is inner_iters: one warning
         if not (inner.converged and lin.converged):
-            what = (f"relative step {inner.residual:.3g} > tol={tol:g}" if not inner.converged
-                    else f"unrolled tail {getattr(lin, 'jacobian_step', lin.residual):.3g} > tol/(1 - q)="
-                         f"{tol / (1.0 - float(phi.q)):.3g} (the Jacobian is not yet certified; "
-                         "docs/theory.md §7-§8)")
+            what = (f"relative step {inner.residual:.3g} > {inner_tol:.3g}" if not inner.converged
+                    else f"certified Jacobian error bound {lin.error_bound:.3g} > tol={tol:g} "
+                         f"(q = {float(phi.q):.6g}; docs/theory.md §7-§8)")
             fix = _advice(tol, phi.dtype, "inner_iters")
             if inner.converged:
-                fix = ("lower tol (ITD unrolls until the inner step is <= tol)"
-                       if tol >= tolerance_floor(phi.dtype) else fix)
+                fix = ("raise inner_iters (ITD unrolls more steps until its Jacobian is "
+                       "certified), or use an implicit method (exact, aid-cg)")
             warnings.warn(f"{method} stopped after {inner.iterations} "
                           f"unrolled steps with {what}; {fix}.", EarlyStopWarning, stacklevel=2)
         return result

@@ -11,15 +11,16 @@ What ``converged`` certifies
 A small inner step ``‖w_t - w_{t-1}‖`` certifies ``w_t``, not ``J_t``: ITD's error also
 carries the unrolled tail (docs/theory.md §8, Theorem 4.1, the term ``L_Φ q^t/(1 - q)``).
 Reverse ITD returns ``Bᵀ v_t`` with ``v_t = Σ_s (A_{t-1}ᵀ⋯A_{s+1}ᵀ) u`` weighted by the ``B_s``;
-after support identification the selection is constant, ``v_t`` is the AID-FP iterate
-``Σ_{i<k} (Aᵀ)^i u`` of §7 eq. (14) and the residual of the adjoint system
-``(I - Aᵀ) v = u`` at ``v_t`` is exactly ``-(Aᵀ)^k u``: the final ``α``. So
-``residual = ‖α_0‖/‖u‖ = ‖A_0ᵀ⋯A_{t-1}ᵀ u‖/‖u‖`` and, for a constant selection,
-``‖v_t - v*‖ <= residual·‖u‖/(1 - q)``. ``converged`` is ``residual <= tol/(1 - q)``: the
-adjoint ``v_t`` is then certified to the same relative accuracy ``tol/(1 - q)²``-order that the
-inner test ``‖w_t - w_{t-1}‖ <= tol‖w_t‖`` certifies for ``w_t`` (``‖w_t - w*‖ <= q/(1 - q)``
-times the step). Forward ITD certifies likewise with the last Jacobian increment
-``‖J_t - J_{t-1}‖/‖J_t‖`` (which is ``A_{t-1}⋯A_0``-small in the same sense).
+while the selection is constant (after support identification) ``v_t`` is the AID-FP iterate
+``Σ_{i<t} (Aᵀ)^i u`` of §7 eq. (14), ``v* - v_t = (I - Aᵀ)⁻¹ (Aᵀ)^t u`` and the final ``α``
+is ``(Aᵀ)^t u``. With ``‖A‖ <= q`` this gives
+
+    ‖v_t - v*‖ / ‖v*‖ <= (‖α‖/‖u‖) (1 + q)/(1 - q)          (‖v*‖ >= ‖u‖/(1 + q)),
+
+the ``error_bound`` of the result; ``converged`` means ``error_bound <= tol``: the adjoint
+vector is accurate to ``tol`` (relative), assuming the selection did not change over the
+unrolled tail (``support_identified_at`` before the tail). Forward ITD certifies likewise with
+the last Jacobian increment: ``‖J_t - J*‖ <= q/(1 - q) ‖J_t - J_{t-1}‖``.
 """
 
 import numpy as np
@@ -30,18 +31,19 @@ from ns_implicit.methods._common import norm, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 
-def _tail_tolerance(phi, tol):
-    """``tol/(1 - q)``: the adjoint-tail bound matching the inner test (module docstring)."""
-    q = float(getattr(phi, "q", 0.0))
-    return tol / (1.0 - q) if 0.0 <= q < 1.0 else tol
+def tail_factor(phi):
+    """``(1 + q)/(1 - q)``: unrolled tail → relative adjoint error (module docstring)."""
+    q = float(phi.q)
+    return (1.0 + q) / (1.0 - q)
 
 
 def itd(phi, trajectory, u, *, tol=None):
     """Reverse-mode ITD: ``J_tᵀ u`` through the stored iterates ``w_0, …, w_t``.
 
     Each stored iterate is validated (length ``dim``, dtype, finite). ``residual`` is the
-    relative unrolled tail ``‖A_0ᵀ⋯A_{t-1}ᵀ u‖/‖u‖`` and ``converged`` means
-    ``residual <= tol/(1 - q)`` (see the module docstring: what this certifies).
+    relative unrolled tail ``‖A_0ᵀ⋯A_{t-1}ᵀ u‖/‖u‖``, ``result.error_bound`` the certified
+    relative error of the adjoint and ``converged`` means ``error_bound <= tol`` (module
+    docstring: what this certifies).
     """
     check_map_at(phi, "itd")
     u = as_float_array(u, "u", ndim=1, dtype=phi.dtype)
@@ -60,8 +62,10 @@ def itd(phi, trajectory, u, *, tol=None):
         g += sel.BT(alpha)
         alpha = sel.AT(alpha)
     residual = norm(alpha) / u_norm if u_norm > 0 else 0.0
-    return MethodResult(unscale(g, e), "itd", t, residual,
-                        residual <= _tail_tolerance(phi, tol))
+    bound = residual * tail_factor(phi)
+    result = MethodResult(unscale(g, e), "itd", t, residual, bound <= tol)
+    result.error_bound = bound
+    return result
 
 
 def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
@@ -72,8 +76,9 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     ``p × m`` Jacobian ``J_t`` as ``value``, with ``result.w = w_t`` and
     ``result.support_identified_at`` as in :class:`~ns_implicit.solvers.fixed_point.SolveResult`.
     ``residual`` is the relative inner step; ``result.jacobian_step`` the last relative
-    increment ``‖J_t - J_{t-1}‖/‖J_t‖``; ``converged`` needs ``residual <= tol`` and
-    ``jacobian_step <= tol/(1 - q)`` (module docstring).
+    increment ``‖J_t - J_{t-1}‖/‖J_t‖`` and ``result.error_bound = q/(1 - q)·jacobian_step``;
+    it keeps stepping until ``residual <= tol`` and ``error_bound <= tol``, which is what
+    ``converged`` certifies (module docstring).
     ``on_step(t, w_t, J_t)`` is called after each step (e.g. to record ``J_tᵀ ∇E(w_t)``).
     Raises :class:`~ns_implicit.errors.NonFiniteError` when an iterate overflows.
     """
@@ -87,7 +92,9 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
     w_next = np.empty_like(w)
     residual, jac_step, t, last_change = np.inf, np.inf, 0, 0
-    while t < iters and not (tol > 0 and residual <= tol):
+    q = float(phi.q)
+    jac_factor = q / (1.0 - q)
+    while t < iters and not (tol > 0 and residual <= tol and jac_step * jac_factor <= tol):
         sel = phi.selection(w)
         J_next = np.column_stack([sel.A(J[:, j]) + sel.B(e) for j, e in enumerate(eye)])
         step, changed = phi.advance(w, w_next)
@@ -107,8 +114,9 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
             on_step(t, w, J)
     if t == 0:  # no step taken: nothing is certified (residual 1 as for the AID methods)
         residual, jac_step = 1.0, 1.0
-    converged = bool(residual <= tol and jac_step <= _tail_tolerance(phi, tol))
+    converged = bool(residual <= tol and jac_step * jac_factor <= tol)
     result = MethodResult(J, "itd-forward", t, float(residual), converged)
+    result.error_bound = float(jac_step * jac_factor)
     result.w = w
     result.jacobian_step = float(jac_step)
     result.support_identified_at = last_change

@@ -34,6 +34,11 @@ class Trajectory:
     def __len__(self):
         return len(self._idx)
 
+    def extend(self, other):
+        """Append ``other``'s iterates after its first (``other`` starts where this one ends)."""
+        self._idx.extend(other._idx[1:])
+        self._val.extend(other._val[1:])
+
     def __getitem__(self, s):
         w = np.zeros(self.dim, dtype=self.dtype)
         w[self._idx[s]] = self._val[s]
