@@ -13,6 +13,11 @@ def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False):
 
     Integer and boolean input is promoted to float64; other dtypes are rejected.
     """
+    if (type(value) is np.ndarray and value.dtype == dtype and (ndim is None or value.ndim == ndim)
+            and value.dtype in FLOAT_DTYPES and value.flags.c_contiguous):  # the hot path
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
+        return value
     if allow_sparse and sp.issparse(value):
         arr = value.tocsr()
         data = arr.data

@@ -28,6 +28,7 @@ class SoftThresholdSelection(MaskSelection):
         super().__init__(mask, sign.dtype)
         self.signed_mask = self.mask * sign
         self.lam, self.gamma, self.n_params = float(lam), float(gamma), n_params
+        self._g_G = np.empty(n_params, dtype=sign.dtype)
 
     def B(self, y_G, y_gamma):
         """``∂_λG y_G + ∂_γG y_γ = -(m ⊙ s)(γ y_G + λ y_γ)``."""
@@ -37,7 +38,8 @@ class SoftThresholdSelection(MaskSelection):
     def BT(self, v):
         """``(∂_λGᵀ v, ∂_γGᵀ v) = (-γ <m ⊙ s, v>, -λ <m ⊙ s, v>)``."""
         c = float(self.signed_mask @ v)
-        g_G = np.full(self.n_params, -self.gamma * c, dtype=v.dtype)
+        g_G = self._g_G.copy()
+        g_G[:] = -self.gamma * c
         return g_G, -self.lam * c
 
 
