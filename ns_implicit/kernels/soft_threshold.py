@@ -42,6 +42,22 @@ def soft_threshold_selection(u, tau, tie_active, out, mask, sign):
 
 
 @njit
+def soft_threshold_masks(u, tau, tie_active, mask, signed):
+    """The selection at ``u`` as float arrays: ``mask = m`` and ``signed = m ⊙ sign(u)``;
+    returns the number of ties ``|u_i| == τ``."""
+    ties = 0
+    for i in range(u.shape[0]):
+        ui = u[i]
+        a = abs(ui)
+        m = 1.0 if soft_threshold_active(a, tau, tie_active) else 0.0
+        mask[i] = m
+        signed[i] = m if ui > 0 else (-m if ui < 0 else 0.0)
+        if a == tau:
+            ties += 1
+    return ties
+
+
+@njit
 def soft_threshold_step(u, tau, w, out):
     """``out = S_τ(u)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``,
     what a fixed-point solver needs from one step ``w ↦ S_τ(u(w))``."""

@@ -21,6 +21,8 @@ of two (``max|u| ~ 1``): the squares ``rᵀr`` of data at scale ``1e-85`` used t
 and stop CG at ``v = 0`` reporting convergence.
 """
 
+from math import isfinite, sqrt
+
 import numpy as np
 
 from ns_implicit.errors import NotSymmetricError
@@ -73,17 +75,17 @@ def aid_cg(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
     patience = STALL + 2 * len(S)
     hist = [] if history else None
     i = 0
-    while (i < iters and bnorm > 0 and np.sqrt(rr) > max(tol * bnorm, floor)
-           and since_best < patience):
+    stop = max(tol * bnorm, floor)
+    while i < iters and bnorm > 0 and sqrt(rr) > stop and since_best < patience:
         Md = system(d)
         curvature = float(d @ Md)
-        if not (np.isfinite(curvature) and curvature > 0):  # round-off level (the system is SPD)
+        if not (isfinite(curvature) and curvature > 0):  # round-off level (the system is SPD)
             break
         alpha = rr / curvature
         x = x + alpha * d
         r = r - alpha * Md
         rr_next = float(r @ r)
-        if not np.isfinite(rr_next) or not np.all(np.isfinite(x)):
+        if not isfinite(rr_next):  # a non-finite x or r shows in ‖r‖²
             break
         d = r + (rr_next / rr) * d if rr > 0 else r
         rr = rr_next

@@ -13,6 +13,8 @@ The iteration runs on ``u`` rescaled by a power of two (``max|u| ~ 1``), so data
 ``1e-160`` or ``1e160`` neither underflow to a "converged" zero nor overflow.
 """
 
+from math import isfinite
+
 import numpy as np
 
 from ns_implicit.methods._common import (check_method_args, check_warm_start, norm, unit_scale,
@@ -42,7 +44,7 @@ def aid_fp(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
         i += 1
         if hist is not None:
             hist.append(unscale(sel.BT(v), e))
-        if not np.isfinite(residual):
+        if not isfinite(residual):
             break  # reported by MethodResult as NonFiniteError
     result = MethodResult(unscale(sel.BT(v), e), "aid-fp", i, residual, residual <= tol, hist)
     result.v = unscale(v, e)

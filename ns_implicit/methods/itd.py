@@ -23,6 +23,8 @@ unrolled tail (``support_identified_at`` before the tail). Forward ITD certifies
 the last Jacobian increment: ``‖J_t - J*‖ <= q/(1 - q) ‖J_t - J_{t-1}‖``.
 """
 
+from math import isfinite
+
 import numpy as np
 
 from ns_implicit._validation import (as_float_array, check_map_at, check_positive_int,
@@ -106,7 +108,7 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
         J_norm = norm(J_next)
         jac_step = norm(J_next - J) / J_norm if J_norm > 0 else norm(J_next - J)
         J = J_next
-        if not (np.isfinite(residual) and np.isfinite(jac_step)):
+        if not (isfinite(residual) and isfinite(jac_step)):
             raise NonFiniteError(
                 f"itd-forward: step {t} is not finite (float overflow in {phi.dtype}); rescale "
                 "(standardise) X and y, or compute in float64.")

@@ -15,7 +15,8 @@ the only place that decides): ``m_i = 1[|u_i| > τ]``, or ``1[|u_i| >= τ]`` wit
 import numpy as np
 
 from ns_implicit._validation import check_positive_float
-from ns_implicit.kernels.soft_threshold import soft_threshold_selection, soft_threshold_step
+from ns_implicit.kernels.soft_threshold import (soft_threshold_masks, soft_threshold_selection,
+                                               soft_threshold_step)
 from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, enumerate_ties
 
 
@@ -24,11 +25,11 @@ class SoftThresholdSelection(MaskSelection):
 
     b_outside_rows = False  # B_G = -(m ⊙ s)(…) vanishes where m does
 
-    def __init__(self, mask, sign, lam, gamma, n_params):
-        super().__init__(mask, sign.dtype)
-        self.signed_mask = self.mask * sign
+    def __init__(self, mask, signed_mask, lam, gamma, n_params):
+        super().__init__(mask, signed_mask.dtype)
+        self.signed_mask = signed_mask  # m ⊙ sign(u)
         self.lam, self.gamma, self.n_params = float(lam), float(gamma), n_params
-        self._g_G = np.empty(n_params, dtype=sign.dtype)
+        self._g_G = np.empty(n_params, dtype=signed_mask.dtype)
 
     def B(self, y_G, y_gamma):
         """``∂_λG y_G + ∂_γG y_γ = -(m ⊙ s)(γ y_G + λ y_γ)``."""
@@ -86,19 +87,17 @@ class SoftThreshold:
     def apply(self, u, lam_G, gamma, w, out):
         return soft_threshold_step(u, u.dtype.type(self.threshold(lam_G, gamma)), w, out)
 
-    def mask_and_sign(self, u, tau, tie_active=None):
-        """``(m, sign(u), number of ties)`` at ``u`` for the threshold ``τ`` (compiled rule)."""
+    def masks(self, u, tau, tie_active=None):
+        """``(m, m ⊙ sign(u))`` at ``u`` for the threshold ``τ`` (the compiled tie rule)."""
         tie_active = self.tie_active if tie_active is None else bool(tie_active)
         u = np.ascontiguousarray(u)
-        mask = np.empty(u.shape[0], dtype=np.uint8)
-        sign = np.empty_like(u)
-        ties = soft_threshold_selection(u, u.dtype.type(tau), tie_active, np.empty_like(u),
-                                        mask, sign)
-        return mask, sign, ties
+        mask, signed = np.empty_like(u), np.empty_like(u)
+        soft_threshold_masks(u, u.dtype.type(tau), tie_active, mask, signed)
+        return mask, signed
 
     def select(self, u, lam_G, gamma, tie_active=None):
-        mask, sign, _ = self.mask_and_sign(u, self.threshold(lam_G, gamma), tie_active)
-        return SoftThresholdSelection(mask, sign, self.weight(lam_G), gamma, self.n_params)
+        mask, signed = self.masks(u, self.threshold(lam_G, gamma), tie_active)
+        return SoftThresholdSelection(mask, signed, self.weight(lam_G), gamma, self.n_params)
 
     def ties(self, u, lam_G, gamma, tie_tol=0.0):
         """Indices with ``||u_i| - τ| <= tie_tol · τ`` (exact equality when ``tie_tol = 0``)."""
@@ -117,10 +116,11 @@ class SoftThreshold:
                 "differ in the sign of their lam1-derivative, which the mask enumeration does "
                 "not cover; use lam1 > 0.")
         u[ties] = np.sign(u[ties]) * tau  # snap near-ties (a no-op for exact ones)
-        base, sign, _ = self.mask_and_sign(u, tau, tie_active=False)
+        base, _ = self.masks(u, tau, tie_active=False)
+        sign = np.sign(u)
         lam = self.weight(lam_G)
-        return [SoftThresholdSelection(m, sign, lam, gamma, self.n_params)
-                for m in enumerate_ties(base, ties, cap)]
+        return [SoftThresholdSelection(m.astype(u.dtype), m * sign, lam, gamma, self.n_params)
+                for m in enumerate_ties(base.astype(np.uint8), ties, cap)]
 
 
 def soft_threshold_with_selection(u, tau, tie_active=False):

@@ -194,22 +194,26 @@ class LeastSquaresStepAt:
         self.gamma = step.dtype.type(gamma)
         self.lam2 = lam_T[0]
         self.dgamma = np.array([dgamma]) if dgamma != 0.0 else None
+        self._lam2 = step.dtype.type(lam2)  # the kernels' argument, converted once
+
+    def _on_gram_path(self, w):
+        s = self.step
+        return s.H is not None and w.dtype == s.dtype and w.flags.c_contiguous
 
     def evaluate(self, w, out):
         """``out = T(w, λ2)``."""
         s = self.step
-        if s.H is not None and w.dtype == s.dtype and w.flags.c_contiguous:
-            gram_step_value(s.H, s.b, w, s.dtype.type(self.lam2), self.gamma, out)
+        if self._on_gram_path(w):
+            gram_step_value(s.H, s.b, w, self._lam2, self.gamma, out)
         else:
             out[:] = w - self.gamma * (s.gradient(w) + self.lam2 * w)
 
     def soft_threshold_step(self, w, tau, out):
         """``out = S_τ(T(w))`` in one compiled call on the Gram path (None elsewhere): the fast
         path a composite with soft-thresholding uses; same result as evaluate-then-threshold."""
-        s = self.step
-        if s.H is not None and w.dtype == s.dtype and w.flags.c_contiguous:
-            return gram_soft_threshold_step(s.H, s.b, w, s.dtype.type(self.lam2), self.gamma,
-                                            tau, out)
+        if self._on_gram_path(w):
+            s = self.step
+            return gram_soft_threshold_step(s.H, s.b, w, self._lam2, self.gamma, tau, out)
         return None
 
     def linearize(self, w):
