@@ -29,6 +29,15 @@ def check_warm_start(v0, phi, exponent=0):
     return np.ldexp(v0, -exponent).astype(phi.dtype, copy=False) if exponent else v0.copy()
 
 
+#: Per dtype, magnitudes whose squares, and sums of up to 1e8 of them, stay in the normal range
+#: (float64: 1e-200..1e208 inside 2e-308..1e308; float32: 1e-30..1e38 inside 1e-38..3e38).
+_SAFE = {np.dtype(np.float64): (1e-100, 1e100), np.dtype(np.float32): (1e-15, 1e15)}
+
+
+def _safe_range(dtype):
+    return _SAFE.get(np.dtype(dtype), (1e-15, 1e15))
+
+
 def unit_scale(u):
     """``(u·2⁻ᵉ, e)`` with ``max|u·2⁻ᵉ|`` in ``[0.5, 1)`` (``e = 0`` for ``u = 0``).
 
@@ -38,8 +47,9 @@ def unit_scale(u):
     squares are 0 in float64 and used to stop every AID method at ``v = 0`` as "converged").
     """
     peak = float(np.max(np.abs(u))) if u.size else 0.0
-    if peak == 0.0 or not np.isfinite(peak):
-        return u, 0
+    low, high = _safe_range(u.dtype)
+    if peak == 0.0 or not np.isfinite(peak) or low < peak < high:
+        return u, 0  # squares of |u| in (1e-100, 1e100) and their sums are far from over/underflow
     e = int(np.frexp(peak)[1])
     return np.ldexp(u, -e).astype(u.dtype, copy=False), e
 
@@ -55,6 +65,10 @@ def unscale(x, e):
 def norm(x):
     """``‖x‖₂`` without overflow or underflow of the squares (scaled by ``max|x|``)."""
     x = np.asarray(x)
+    plain = float(np.linalg.norm(x))
+    low, high = _safe_range(x.dtype)
+    if low < plain < high:
+        return plain  # no square over- or underflowed on the way (the common case)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     if peak == 0.0 or not np.isfinite(peak):
         return peak
