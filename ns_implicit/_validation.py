@@ -1,6 +1,7 @@
 """Input checks that name the argument and the fix (scikit-learn style)."""
 
 import numbers
+from math import isfinite
 
 import numpy as np
 import scipy.sparse as sp
@@ -89,7 +90,7 @@ def check_positive_float(value, name, *, strict=True):
         value = float(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a number; got {value!r}.") from exc
-    if not np.isfinite(value) or value < 0 or (strict and value == 0):
+    if not isfinite(value) or value < 0 or (strict and value == 0):
         bound = "> 0" if strict else ">= 0"
         raise ValueError(f"{name} must be finite and {bound}; got {value}.")
     return value

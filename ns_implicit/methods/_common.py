@@ -1,5 +1,7 @@
 """Argument checks and overflow-safe arithmetic shared by the methods."""
 
+from math import isfinite
+
 import numpy as np
 
 from ns_implicit._validation import (as_float_array, check_map_at, check_positive_int,
@@ -35,7 +37,7 @@ _SAFE = {np.dtype(np.float64): (1e-100, 1e100), np.dtype(np.float32): (1e-15, 1e
 
 
 def _safe_range(dtype):
-    return _SAFE.get(np.dtype(dtype), (1e-15, 1e15))
+    return _SAFE.get(dtype, (1e-15, 1e15))
 
 
 def unit_scale(u):
@@ -46,9 +48,9 @@ def unit_scale(u):
     and square far from overflow (``|u| ~ 1e160``) and underflow (``|u| ~ 1e-160``, whose
     squares are 0 in float64 and used to stop every AID method at ``v = 0`` as "converged").
     """
-    peak = float(np.max(np.abs(u))) if u.size else 0.0
+    peak = float(np.abs(u).max()) if u.size else 0.0
     low, high = _safe_range(u.dtype)
-    if peak == 0.0 or not np.isfinite(peak) or low < peak < high:
+    if peak == 0.0 or not isfinite(peak) or low < peak < high:
         return u, 0  # squares of |u| in (1e-100, 1e100) and their sums are far from over/underflow
     e = int(np.frexp(peak)[1])
     return np.ldexp(u, -e).astype(u.dtype, copy=False), e

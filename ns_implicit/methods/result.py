@@ -1,6 +1,7 @@
 """The record every method returns."""
 
 from dataclasses import dataclass, field
+from math import isfinite
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class MethodResult:
 
     def __post_init__(self):
         value = np.asarray(self.value)
-        if not (np.all(np.isfinite(value)) and np.isfinite(self.residual)):
+        if not (isfinite(self.residual) and np.isfinite(value).all()):
             raise NonFiniteError(
                 f"{self.method} produced a non-finite result (value {describe_values(value)}, "
                 f"residual {self.residual}) from finite input: float overflow in {value.dtype}; "
