@@ -31,6 +31,7 @@ from ns_implicit._validation import (as_float_array, check_map_at, check_positiv
                                      default_tol)
 from ns_implicit.methods._common import norm, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
+from ns_implicit.solvers.fixed_point import Trajectory
 
 
 def tail_factor(phi):
@@ -55,12 +56,18 @@ def itd(phi, trajectory, u, *, tol=None):
     if trajectory is None or len(trajectory) == 0:
         raise ValueError("trajectory is empty: solve with store_trajectory=True first.")
     t = len(trajectory) - 1
+    # a solver's Trajectory holds finite iterates of the right length and dtype by construction
+    trusted = (isinstance(trajectory, Trajectory) and trajectory.dim == phi.dim
+               and trajectory.dtype == phi.dtype)
     u, e = unit_scale(u)
     u_norm = norm(u)
     alpha = u.copy()
     g = np.zeros(phi.n_hyper, dtype=phi.dtype)
     for s in range(t - 1, -1, -1):
-        sel = phi.selection(phi.check_point(trajectory[s], f"trajectory[{s}]"))
+        w_s = trajectory[s]
+        if not trusted:
+            w_s = phi.check_point(w_s, f"trajectory[{s}]")
+        sel = phi.selection(w_s)
         g += sel.BT(alpha)
         alpha = sel.AT(alpha)
     residual = norm(alpha) / u_norm if u_norm > 0 else 0.0
