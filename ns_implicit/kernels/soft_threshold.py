@@ -86,3 +86,39 @@ def soft_threshold(u, tau):
     soft_threshold_selection(u, u.dtype.type(tau), False, out,
                              np.empty(u.shape[0], np.uint8), np.empty_like(u))
     return out
+
+
+@njit
+def weighted_soft_threshold_masks(u, tau, tie_active, mask, signed):
+    """:func:`soft_threshold_masks` with one threshold per coordinate, ``τ_i``."""
+    ties = 0
+    for i in range(u.shape[0]):
+        ui = u[i]
+        a = abs(ui)
+        m = 1.0 if soft_threshold_active(a, tau[i], tie_active) else 0.0
+        mask[i] = m
+        signed[i] = m if ui > 0 else (-m if ui < 0 else 0.0)
+        if a == tau[i]:
+            ties += 1
+    return ties
+
+
+@njit
+def weighted_soft_threshold_step(u, tau, w, out):
+    """:func:`soft_threshold_step` with one threshold per coordinate, ``τ_i``."""
+    acc = 0.0
+    changed = False
+    for i in range(u.shape[0]):
+        ui = u[i]
+        if ui > tau[i]:
+            new = ui - tau[i]
+        elif ui < -tau[i]:
+            new = ui + tau[i]
+        else:
+            new = 0.0 * ui
+        if (new != 0) != (w[i] != 0):
+            changed = True
+        d = float(new) - float(w[i])
+        acc += d * d
+        out[i] = new
+    return np.sqrt(acc), changed

@@ -35,6 +35,10 @@ See :mod:`ns_implicit.operators.soft_threshold` for the reference operator and t
 """
 
 from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
+from ns_implicit.operators.box import BoxProjection
+from ns_implicit.operators.nonnegative import NonnegativeSoftThreshold, relu
 from ns_implicit.operators.soft_threshold import SoftThreshold
+from ns_implicit.operators.weighted_soft_threshold import WeightedSoftThreshold
 
-__all__ = ["MAX_SELECTIONS", "MaskSelection", "Operator", "SoftThreshold", "enumerate_ties"]
+__all__ = ["MAX_SELECTIONS", "BoxProjection", "MaskSelection", "NonnegativeSoftThreshold",
+           "Operator", "SoftThreshold", "WeightedSoftThreshold", "enumerate_ties", "relu"]
