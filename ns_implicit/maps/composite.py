@@ -35,9 +35,9 @@ class CompositeMap:
     def check_lam(self, lam):
         """``λ`` validated and split: ``(λ, λ_G, λ_T)``."""
         n_G = self.G.n_params
-        if n_G == 0:  # all hyperparameters are the step's (it may accept them shaped)
-            lam_T = self.T.check_params(lam)
-            return np.asarray(lam_T).reshape(-1), lam_T[:0].reshape(-1), lam_T
+        if n_G == 0 and not hasattr(self.T, "param_names"):  # the step's own (shaped) layout
+            lam_T = np.asarray(self.T.check_params(lam))
+            return lam_T.reshape(-1), lam_T.reshape(-1)[:0], lam_T
         names = tuple(self.G.param_names) + tuple(getattr(self.T, "param_names", ()))
         if len(names) != self.n_hyper:
             names = tuple(f"lam[{i}]" for i in range(self.n_hyper))

@@ -26,12 +26,17 @@ class Selection:
 
     def __init__(self, lin, gsel, n_G, dgamma):
         self.lin, self.gsel, self.n_G, self.dgamma = lin, gsel, n_G, dgamma
-        self.rows = gsel.rows
-        self.active = gsel.rows  # the row set R (the active set of a separable operator)
         #: ``(I - A)[R, R]`` is symmetric positive definite for a contraction (§15.3)
         self.spd = bool(gsel.coordinate_projection and getattr(lin, "symmetric", False))
         #: rows of ``B`` may be nonzero outside ``R`` (only ``B_G``'s can: ``A_G ∂_λT`` cannot)
         self.b_outside_rows = bool(getattr(gsel, "b_outside_rows", True))
+
+    @property
+    def rows(self):
+        """The row set ``R`` outside which rows of ``A`` vanish (``G``'s active set)."""
+        return self.gsel.rows
+
+    active = rows  # the name of ``R`` for a separable operator
 
     @property
     def mask(self):

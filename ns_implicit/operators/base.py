@@ -2,6 +2,7 @@
 (docs/theory.md §4, §15.4)."""
 
 import itertools
+from functools import cached_property
 
 import numpy as np
 
@@ -58,7 +59,11 @@ class MaskSelection:
 
     def __init__(self, mask, dtype):
         self.mask = np.asarray(mask, dtype=dtype)
-        self.rows = np.flatnonzero(mask)
+
+    @cached_property
+    def rows(self):
+        """The active set ``{i : m_i = 1}`` (computed on first use: ITD never needs it)."""
+        return np.flatnonzero(self.mask)
 
     def A(self, x):
         """``A_G x = m ⊙ x``."""
