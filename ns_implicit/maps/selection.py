@@ -66,12 +66,7 @@ class Selection:
         g_T = self.lin.vjp_lam(self.gsel.AT(v))
         if self.dgamma is not None and g_gamma != 0.0:
             g_T += g_gamma * self.dgamma
-        if not self.n_G:
-            return g_T
-        out = np.empty(self.n_G + len(g_T), dtype=v.dtype)
-        out[:self.n_G] = g_G
-        out[self.n_G:] = g_T
-        return out
+        return np.concatenate((g_G, g_T)).astype(v.dtype, copy=False) if self.n_G else g_T
 
     def restricted_matrix(self):
         """Dense ``(I - A)[R, R]``: ``I - ∂_wT[R, R]`` for a coordinate projection ``A_G``,

@@ -195,6 +195,7 @@ class LeastSquaresStepAt:
         self.lam2 = lam_T[0]
         self.dgamma = np.array([dgamma]) if dgamma != 0.0 else None
         self._lam2 = step.dtype.type(lam2)  # the kernels' argument, converted once
+        self._constants = _constants(step, self.lam2)
 
     def _on_gram_path(self, w):
         s = self.step
@@ -217,7 +218,21 @@ class LeastSquaresStepAt:
         return None
 
     def linearize(self, w):
-        return LeastSquaresLinearization(self.step, w, self.lam2)
+        return LeastSquaresLinearization(self.step, w, self.lam2, self._constants)
+
+
+def _constants(step, lam2):
+    """``(γ, dγ/dλ2, λ2 for the Gram kernels or None)`` in the step's dtype.
+
+    The fused Gram kernels apply when λ2 does not promote the step's dtype: a NumPy scalar of
+    that dtype, or a Python number (a "weak" scalar).
+    """
+    gamma, dgamma = step.step_size(float(lam2))
+    lam2_dtype = getattr(lam2, "dtype", None)
+    keeps_dtype = (lam2_dtype == step.dtype if lam2_dtype is not None
+                   else isinstance(lam2, (int, float)))
+    gram_lam2 = step.dtype.type(lam2) if step.H is not None and keeps_dtype else None
+    return step.dtype.type(gamma), step.dtype.type(dgamma), gram_lam2
 
 
 class LeastSquaresLinearization:
@@ -229,19 +244,12 @@ class LeastSquaresLinearization:
 
     symmetric = True  # ∂_wT
 
-    def __init__(self, step, w, lam2):
+    def __init__(self, step, w, lam2, constants=None):
         self.step = step
         self.lam2 = lam2
-        gamma, dgamma = step.step_size(float(lam2))
-        self.gamma = step.dtype.type(gamma)
-        self.dgamma = step.dtype.type(dgamma)
-        # The fused Gram kernels apply when λ2 does not promote the step's dtype: a NumPy
-        # scalar of that dtype, or a Python number (a "weak" scalar).
-        lam2_dtype = getattr(self.lam2, "dtype", None)
-        keeps_dtype = (lam2_dtype == step.dtype if lam2_dtype is not None
-                       else isinstance(self.lam2, (int, float)))
-        self._gram_lam2 = (step.dtype.type(self.lam2)
-                           if step.H is not None and keeps_dtype else None)
+        if constants is None:
+            constants = _constants(step, lam2)
+        self.gamma, self.dgamma, self._gram_lam2 = constants  # per λ2, not per point
         if self._gram_lam2 is not None and w.ndim == 1 and w.dtype == step.dtype:
             w = np.ascontiguousarray(w)
             self.value, self.dT_dlam2 = np.empty_like(w), np.empty_like(w)
