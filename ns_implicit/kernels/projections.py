@@ -8,6 +8,7 @@ Each operator's tie rule is one function here: :func:`nonnegative_active` (``u_i
 import numpy as np
 
 from ns_implicit._jit import njit
+from ns_implicit.kernels.step_account import step_account
 
 
 @njit
@@ -30,14 +31,10 @@ def nonnegative_masks(u, tau, tie_active, mask):
 @njit
 def nonnegative_step(u, tau, w, out):
     """``out = max(u - τ, 0)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``."""
-    acc = 0.0
-    changed = False
+    acc, changed = 0.0, False
     for i in range(u.shape[0]):
         new = u[i] - tau if u[i] > tau else 0.0 * u[i]
-        if (new != 0) != (w[i] != 0):
-            changed = True
-        d = float(new) - float(w[i])
-        acc += d * d
+        acc, changed = step_account(new, w[i], acc, changed)
         out[i] = new
     return np.sqrt(acc), changed
 
@@ -67,14 +64,10 @@ def box_masks(u, C, tie_active, free, upper):
 @njit
 def box_step(u, C, w, out):
     """``out = min(max(u, 0), C)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``."""
-    acc = 0.0
-    changed = False
+    acc, changed = 0.0, False
     for i in range(u.shape[0]):
         x = u[i]
         new = C if x > C else (x if x > 0 else 0.0 * x)
-        if (new != 0) != (w[i] != 0):
-            changed = True
-        d = float(new) - float(w[i])
-        acc += d * d
+        acc, changed = step_account(new, w[i], acc, changed)
         out[i] = new
     return np.sqrt(acc), changed

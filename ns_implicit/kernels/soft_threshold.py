@@ -11,12 +11,31 @@ Every kernel and every Python path that needs the selection calls it (directly o
 import numpy as np
 
 from ns_implicit._jit import njit
+from ns_implicit.kernels.step_account import step_account
 
 
 @njit
 def soft_threshold_active(a, tau, tie_active):
     """The tie rule: is a coordinate with ``|u_i| = a`` active at threshold ``τ``?"""
     return a > tau or (tie_active and a == tau)
+
+
+@njit
+def soft_threshold_value(ui, tau):
+    """``S_τ`` of one coordinate."""
+    if ui > tau:
+        return ui - tau
+    if ui < -tau:
+        return ui + tau
+    return 0.0 * ui
+
+
+@njit
+def soft_threshold_entry(ui, tau, tie_active):
+    """``(m_i, m_i sign(u_i), tie?)`` of one coordinate, by the tie rule."""
+    a = abs(ui)
+    m = 1.0 if soft_threshold_active(a, tau, tie_active) else 0.0
+    return m, (m if ui > 0 else (-m if ui < 0 else 0.0)), a == tau
 
 
 @njit
@@ -47,13 +66,8 @@ def soft_threshold_masks(u, tau, tie_active, mask, signed):
     returns the number of ties ``|u_i| == τ``."""
     ties = 0
     for i in range(u.shape[0]):
-        ui = u[i]
-        a = abs(ui)
-        m = 1.0 if soft_threshold_active(a, tau, tie_active) else 0.0
-        mask[i] = m
-        signed[i] = m if ui > 0 else (-m if ui < 0 else 0.0)
-        if a == tau:
-            ties += 1
+        mask[i], signed[i], tie = soft_threshold_entry(u[i], tau, tie_active)
+        ties += tie
     return ties
 
 
@@ -61,20 +75,10 @@ def soft_threshold_masks(u, tau, tie_active, mask, signed):
 def soft_threshold_step(u, tau, w, out):
     """``out = S_τ(u)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``,
     what a fixed-point solver needs from one step ``w ↦ S_τ(u(w))``."""
-    acc = 0.0
-    changed = False
+    acc, changed = 0.0, False
     for i in range(u.shape[0]):
-        ui = u[i]
-        if ui > tau:
-            new = ui - tau
-        elif ui < -tau:
-            new = ui + tau
-        else:
-            new = 0.0 * ui
-        if (new != 0) != (w[i] != 0):
-            changed = True
-        d = float(new) - float(w[i])
-        acc += d * d
+        new = soft_threshold_value(u[i], tau)
+        acc, changed = step_account(new, w[i], acc, changed)
         out[i] = new
     return np.sqrt(acc), changed
 
@@ -93,32 +97,17 @@ def weighted_soft_threshold_masks(u, tau, tie_active, mask, signed):
     """:func:`soft_threshold_masks` with one threshold per coordinate, ``τ_i``."""
     ties = 0
     for i in range(u.shape[0]):
-        ui = u[i]
-        a = abs(ui)
-        m = 1.0 if soft_threshold_active(a, tau[i], tie_active) else 0.0
-        mask[i] = m
-        signed[i] = m if ui > 0 else (-m if ui < 0 else 0.0)
-        if a == tau[i]:
-            ties += 1
+        mask[i], signed[i], tie = soft_threshold_entry(u[i], tau[i], tie_active)
+        ties += tie
     return ties
 
 
 @njit
 def weighted_soft_threshold_step(u, tau, w, out):
     """:func:`soft_threshold_step` with one threshold per coordinate, ``τ_i``."""
-    acc = 0.0
-    changed = False
+    acc, changed = 0.0, False
     for i in range(u.shape[0]):
-        ui = u[i]
-        if ui > tau[i]:
-            new = ui - tau[i]
-        elif ui < -tau[i]:
-            new = ui + tau[i]
-        else:
-            new = 0.0 * ui
-        if (new != 0) != (w[i] != 0):
-            changed = True
-        d = float(new) - float(w[i])
-        acc += d * d
+        new = soft_threshold_value(u[i], tau[i])
+        acc, changed = step_account(new, w[i], acc, changed)
         out[i] = new
     return np.sqrt(acc), changed
