@@ -13,6 +13,27 @@ def make_problem(n_train=60, p=20, seed=0, dtype=np.float64, **kwargs):
     return ElasticNetProblem(data.X, data.y, data.X_val, data.y_val, **kwargs)
 
 
+def solve_tightly(phi):
+    """The fixed point of ``phi`` to round-off (relative step 1e-15), for finite differences."""
+    from ns_implicit import fixed_point_iteration
+
+    return fixed_point_iteration(phi, tol=1e-15, max_iter=1_000_000).w
+
+
+def central_differences(cmap, outer, lam, indices=None, h_rel=1e-5):
+    """``∂E(w(λ))/∂λ_i`` by central differences with ``h = h_rel·λ_i`` for the chosen ``indices``
+    (all by default), the inner problem solved by :func:`solve_tightly`."""
+    lam = np.asarray(lam, dtype=np.float64)
+    indices = range(len(lam)) if indices is None else indices
+    g = np.full(len(lam), np.nan)
+    for i in indices:
+        e = np.zeros_like(lam)
+        e[i] = h_rel * lam[i]
+        g[i] = (outer.value(solve_tightly(cmap.at(lam + e)))
+                - outer.value(solve_tightly(cmap.at(lam - e)))) / (2 * e[i])
+    return g
+
+
 def closed_form_jacobian(X, w, lam2):
     """Independent implicit-function-theorem Jacobian (docs/theory.md §11.2, §13 item 2):
     ``w'_S = -(H_SS + λ2 I)⁻¹ [sign(w_S), w_S]``, zero off the support ``S``."""

@@ -19,6 +19,7 @@ from ns_implicit.maps.stochastic import StochasticCompositeMap
 from ns_implicit.operators import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
 from ns_implicit.steps import LeastSquaresStep
 from ns_implicit.theory.sets import implicit_jacobians, selections
+from conftest import central_differences, solve_tightly
 
 
 # ---------------------------------------------------------------- the worked example
@@ -184,24 +185,7 @@ METHOD_RTOL = 1e-8
 FD_RTOL = 1e-7
 
 
-def solve(phi):
-    return ni.fixed_point_iteration(phi, tol=1e-15, max_iter=1_000_000).w
-
-
-def outer_value(cmap, lam):
-    return OUTER.value(solve(cmap.at(lam)))
-
-
-def central_differences(cmap, lam, h_rel=1e-5):
-    lam = np.asarray(lam, dtype=np.float64)
-    g = np.empty_like(lam)
-    for i in range(len(lam)):
-        h = h_rel * lam[i]
-        e = np.zeros_like(lam)
-        e[i] = h
-        g[i] = (outer_value(cmap, lam + e) - outer_value(cmap, lam - e)) / (2 * h)
-    return g
-
+solve = solve_tightly
 
 def same_selection_within(cmap, lam, h_rel=1e-5):
     """The operator's selection is the same at λ and at every λ ± h e_i (no kink crossed)."""
@@ -249,7 +233,7 @@ def test_worked_example_every_method_matches_exact_and_finite_differences():
     assert same_selection_within(NONNEG, LAM_NONNEG)
     values = hypergradients(NONNEG, LAM_NONNEG, ALL)
     assert_methods_match_exact(values)
-    np.testing.assert_allclose(values["exact"], central_differences(NONNEG, LAM_NONNEG),
+    np.testing.assert_allclose(values["exact"], central_differences(NONNEG, OUTER, LAM_NONNEG),
                                rtol=FD_RTOL)
 
 
@@ -328,7 +312,7 @@ def test_box_projection_exact_equals_finite_differences_with_rows_of_B_outside_R
     assert same_selection_within(BOX, lam)
     values = hypergradients(BOX, lam, ALL)
     assert_methods_match_exact(values)  # aid-cg agrees: a coordinate projection, SPD system
-    fd = central_differences(BOX, lam)
+    fd = central_differences(BOX, OUTER, lam)
     np.testing.assert_allclose(values["exact"], fd, rtol=FD_RTOL)
     # dropping the rows of B outside R (the old active-set assumption) is wrong here
     u = OUTER.grad_w(w)
@@ -371,7 +355,7 @@ def test_block_soft_threshold_exact_equals_finite_differences():
     assert not sel.spd and len(sel.rows) % 3 == 0
     values = hypergradients(GROUP, lam, [m for m in ALL if m != "aid-cg"])
     assert_methods_match_exact(values)
-    np.testing.assert_allclose(values["exact"], central_differences(GROUP, lam), rtol=FD_RTOL)
+    np.testing.assert_allclose(values["exact"], central_differences(GROUP, OUTER, lam), rtol=FD_RTOL)
 
 
 def test_aid_cg_refuses_a_non_symmetric_restricted_system():

@@ -12,6 +12,7 @@ from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.operators import (BoxProjection, NonnegativeSoftThreshold, SoftThreshold,
                                    WeightedSoftThreshold, relu)
 from ns_implicit.steps import LeastSquaresStep
+from conftest import central_differences, solve_tightly
 
 P = 12
 RNG = np.random.default_rng(0)
@@ -129,12 +130,7 @@ METHOD_RTOL = 1e-8
 FD_RTOL = 1e-7
 
 
-def _solve(phi):
-    return ni.fixed_point_iteration(phi, tol=1e-15, max_iter=1_000_000).w
-
-
-def _value(cmap, lam):
-    return _outer(cmap).value(_solve(cmap.at(lam)))
+_solve = solve_tightly
 
 
 def _outer(cmap):
@@ -168,13 +164,9 @@ def test_composite_exact_equals_finite_differences_and_methods_agree(name):
                              linsys_iters=200_000).value
         np.testing.assert_allclose(g, ref, rtol=METHOD_RTOL, atol=METHOD_RTOL * np.abs(ref).max(),
                                    err_msg=method)
-    idx = np.arange(len(lam))[checked]
-    for i in idx:  # central differences on the chosen hyperparameters (all but weighted's p)
-        h = 1e-5 * lam[i]
-        e = np.zeros(len(lam))
-        e[i] = h
-        fd = (_value(cmap, lam + e) - _value(cmap, lam - e)) / (2 * h)
-        assert fd == pytest.approx(ref[i], rel=FD_RTOL, abs=FD_RTOL * np.abs(ref).max()), i
+    idx = np.arange(len(lam))[checked]  # all but the weighted lasso's p weights
+    fd = central_differences(cmap, outer, lam, idx)
+    np.testing.assert_allclose(fd[idx], ref[idx], rtol=FD_RTOL, atol=FD_RTOL * np.abs(ref).max())
 
 
 def test_weighted_lasso_with_equal_weights_is_the_lasso():

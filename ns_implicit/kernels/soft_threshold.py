@@ -45,18 +45,11 @@ def soft_threshold_selection(u, tau, tie_active, out, mask, sign):
     ties = 0
     for i in range(u.shape[0]):
         ui = u[i]
-        a = abs(ui)
-        if ui > 0:
-            s = 1.0
-        elif ui < 0:
-            s = -1.0
-        else:
-            s = 0.0
-        sign[i] = s
-        out[i] = s * (a - tau) if a > tau else 0.0
-        mask[i] = 1 if soft_threshold_active(a, tau, tie_active) else 0
-        if a == tau:
-            ties += 1
+        m, _, tie = soft_threshold_entry(ui, tau, tie_active)
+        sign[i] = 1.0 if ui > 0 else (-1.0 if ui < 0 else 0.0)
+        out[i] = soft_threshold_value(ui, tau)
+        mask[i] = 1 if m else 0
+        ties += tie
     return ties
 
 

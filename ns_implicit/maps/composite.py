@@ -121,13 +121,9 @@ class CompositeMapAt:
 
     def selection(self, w, vertex=None):
         """One ``(A, B) ∈ D_Φ(w, λ)`` (docs/theory.md §7) with the operator's tie rule, or
-        the given selection ``vertex`` of ``G`` (one of :meth:`vertices`)."""
+        the given selection ``vertex`` of ``G`` (one of ``G.vertices``)."""
         lin = self.T.linearize(self.check_point(w, "w"))
         return self.compose(lin, self.operator_selection(lin.value) if vertex is None else vertex)
-
-    def vertices(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):
-        """Every selection of ``G`` at ``u = T(w, λ)`` (the vertices at ties)."""
-        return self.G.vertices(self.inner_point(w), self.lam_G, self.gamma, cap, tie_tol)
 
     def selections(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):
         """Every ``(A, B) ∈ D_Φ(w, λ)``: one per vertex of ``G``'s conservative set at ``u``."""
