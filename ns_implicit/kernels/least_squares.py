@@ -4,8 +4,10 @@
 ``b = Xᵀy/n``) and its transpose product ``v - γ (H v + λ2 v)``.
 """
 
+import numpy as np
+
 from ns_implicit._jit import njit
-from ns_implicit.kernels.soft_threshold import soft_threshold_step
+from ns_implicit.kernels.soft_threshold import soft_threshold_entry, soft_threshold_step
 
 
 @njit
@@ -76,6 +78,49 @@ def gram_soft_threshold_step(H, b, w, lam2, gamma, tau, out):
     ``(‖out - w‖₂, support_changed)`` like :func:`~ns_implicit.kernels.soft_threshold.soft_threshold_step`."""
     gram_step_value(H, b, w, lam2, gamma, out)
     return soft_threshold_step(out, tau, w, out)
+
+
+@njit
+def gram_soft_threshold_vjp(H, b, w, lam2, gamma, dgamma, tau, tie_active, v, out):
+    """Transpose products of the selection of ``S_τ ∘ T`` at ``w`` (tie rule of
+    :func:`~ns_implicit.kernels.soft_threshold.soft_threshold_active`), in one compiled call:
+    with ``u = T(w)``, ``m``, ``s = sign(u)`` and ``z = m ⊙ v``, writes ``out = ∂_wTᵀ z``
+    (= ``Aᵀ v``) and returns ``(<m ⊙ s, v>, <∂_λ2T, z>)``, from which the caller forms
+    ``Bᵀ v`` (docs/theory.md §15.1)."""
+    p = w.shape[0]
+    u, dT, z = np.empty_like(w), np.empty_like(w), np.empty_like(w)
+    gram_linearize(H, b, w, lam2, gamma, dgamma, u, dT)
+    c_sign, c_T = 0.0, 0.0
+    for i in range(p):
+        m, signed, _ = soft_threshold_entry(u[i], tau, tie_active)
+        z[i] = m * v[i]
+        c_sign += signed * v[i]
+        c_T += dT[i] * z[i]
+    gram_step_jvp(H, z, lam2, gamma, out)
+    return c_sign, c_T
+
+
+@njit
+def gram_soft_threshold_jvp(H, b, w, lam2, gamma, dgamma, tau, tie_active, J, out, signed,
+                            dT):
+    """Forward products of the selection of ``S_τ ∘ T`` at ``w``, in one compiled call: with
+    ``u = T(w)``, writes ``out = m ⊙ (∂_wT J)`` (= ``A J``, column by column), ``signed =
+    m ⊙ sign(u)`` and ``dT = m ⊙ ∂_λ2T``, from which the caller adds the columns of ``B``
+    (docs/theory.md §15.1)."""
+    p, k = J.shape
+    u, x, y = np.empty_like(w), np.empty_like(w), np.empty_like(w)
+    gram_linearize(H, b, w, lam2, gamma, dgamma, u, dT)
+    for i in range(p):
+        m, s_i, _ = soft_threshold_entry(u[i], tau, tie_active)
+        signed[i] = s_i
+        u[i] = m  # the mask, in place of u
+        dT[i] *= m
+    for j in range(k):
+        for i in range(p):
+            x[i] = J[i, j]
+        gram_step_jvp(H, x, lam2, gamma, y)
+        for i in range(p):
+            out[i, j] = u[i] * y[i]
 
 
 @njit

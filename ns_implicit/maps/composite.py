@@ -64,6 +64,9 @@ class CompositeMapAt:
         self._tau = None if threshold is None else threshold(self.lam_G, self.gamma)
         # the step's fused ISTA kernel applies to soft-thresholding itself, not to look-alikes
         self._fused = type(self.G) is SoftThreshold and hasattr(self.T, "soft_threshold_step")
+        if self._fused:  # ∂τ/∂λ_G and ∂τ/∂γ, for B of the fused selection products
+            d_G, d_gamma = self.G.threshold_gradient(self.lam_G, self.gamma)
+            self._dtau = np.asarray(d_G, dtype=self.dtype), float(d_gamma)
 
     @property
     def tau(self):
@@ -122,8 +125,43 @@ class CompositeMapAt:
     def selection(self, w, vertex=None):
         """One ``(A, B) ∈ D_Φ(w, λ)`` (docs/theory.md §7) with the operator's tie rule, or
         the given selection ``vertex`` of ``G`` (one of ``G.vertices``)."""
-        lin = self.T.linearize(self.check_point(w, "w"))
-        return self.compose(lin, self.operator_selection(lin.value) if vertex is None else vertex)
+        w = self.check_point(w, "w")
+        if vertex is None:
+            return self._selection(w)
+        return self.compose(self.T.linearize(w), vertex)
+
+    def vjp(self, w, v):
+        """``(Aᵀ v, Bᵀ v)`` for the selection at ``w`` (the operator's tie rule): one step of
+        reverse ITD. ``w`` and ``v`` are trusted (validated by the caller). Soft-thresholding
+        after a step with a fused kernel takes one compiled call; ``B_G = -(m ⊙ s) ∇_{(λ_G, γ)}τ``
+        (docs/theory.md §15.4(a))."""
+        fused = self._fused and self.T.soft_threshold_vjp(w, self._tau, self.G.tie_active, v)
+        if not fused:
+            return self._selection(w).vjp(v)
+        a, c_sign, g_T = fused
+        d_G, d_gamma = self._dtau
+        if self.T.dgamma is not None:
+            g_T = g_T - (c_sign * d_gamma) * self.T.dgamma.astype(v.dtype)
+        return a, np.concatenate((-c_sign * d_G, g_T)).astype(v.dtype, copy=False)
+
+    def jvp(self, w, J):
+        """``A J + B`` (``p × n_hyper``) for the selection at ``w``: one step of forward ITD,
+        ``J_{s+1} = A_s J_s + B_s``. ``w`` and ``J`` are trusted (validated by the caller)."""
+        fused = self._fused and self.T.soft_threshold_jvp(w, self._tau, self.G.tie_active, J)
+        if not fused:
+            return self._selection(w).jvp(J)
+        AJ, signed, dT = fused
+        d_G, d_gamma = self._dtau
+        B_T = dT
+        if self.T.dgamma is not None:
+            B_T = dT - (signed * d_gamma)[:, None] * self.T.dgamma.astype(J.dtype)[None, :]
+        B = np.concatenate((-signed[:, None] * d_G[None, :], B_T), axis=1)
+        return AJ + B.astype(J.dtype, copy=False)
+
+    def _selection(self, w):
+        """The selection at a trusted ``w`` (no validation)."""
+        lin = self.T.linearize(w)
+        return self.compose(lin, self.operator_selection(lin.value))
 
     def selections(self, w, cap=MAX_SELECTIONS, tie_tol=0.0):
         """Every ``(A, B) ∈ D_Φ(w, λ)``: one per vertex of ``G``'s conservative set at ``u``."""

@@ -60,10 +60,24 @@ class Selection:
             out = out + self.gsel.A(self.lin.jvp_lam(y_T))
         return out
 
+    def jvp(self, J):
+        """``A J + B`` for a ``p × n_hyper`` matrix ``J`` (one step of forward ITD)."""
+        eye = np.eye(J.shape[1], dtype=J.dtype)
+        return np.column_stack([self.A(J[:, j]) + self.B(e) for j, e in enumerate(eye)])
+
     def BT(self, v):
         """``Bᵀ v = (∂_{λ_G}Gᵀ v, ∂_{λ_T}Tᵀ A_Gᵀ v + ∇γ ∂_γGᵀ v)``."""
+        return self._BT(v, self.gsel.AT(v))
+
+    def vjp(self, v):
+        """``(Aᵀ v, Bᵀ v)``, sharing ``A_Gᵀ v`` (one step of reverse ITD)."""
+        z = self.gsel.AT(v)
+        return self.lin.vjp_w(z), self._BT(v, z)
+
+    def _BT(self, v, z):
+        """``Bᵀ v`` given ``z = A_Gᵀ v``."""
         g_G, g_gamma = self.gsel.BT(v)
-        g_T = self.lin.vjp_lam(self.gsel.AT(v))
+        g_T = self.lin.vjp_lam(z)
         if self.dgamma is not None and g_gamma != 0.0:
             g_T += g_gamma * self.dgamma
         return np.concatenate((g_G, g_T)).astype(v.dtype, copy=False) if self.n_G else g_T

@@ -67,9 +67,8 @@ def itd(phi, trajectory, u, *, tol=None):
         w_s = trajectory[s]
         if not trusted:
             w_s = phi.check_point(w_s, f"trajectory[{s}]")
-        sel = phi.selection(w_s)
-        g += sel.BT(alpha)
-        alpha = sel.AT(alpha)
+        alpha, g_s = phi.vjp(w_s, alpha)  # (A_sᵀ α, B_sᵀ α)
+        g += g_s
     residual = norm(alpha) / u_norm if u_norm > 0 else 0.0
     bound = residual * tail_factor(phi)
     result = MethodResult(unscale(g, e), "itd", t, residual, bound <= tol)
@@ -97,15 +96,13 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     iters = check_positive_int(iters, "iters", minimum=0)
     tol = default_tol(tol, phi.dtype)  # None: 1e-10 in float64, 1e-6 in float32
     w = np.zeros(phi.dim, dtype=phi.dtype) if w0 is None else phi.check_point(w0, "w0").copy()
-    eye = np.eye(phi.n_hyper, dtype=phi.dtype)
     J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
     w_next = np.empty_like(w)
     residual, jac_step, t, last_change = np.inf, np.inf, 0, 0
     q = float(phi.q)
     jac_factor = q / (1.0 - q)
     while t < iters and not (tol > 0 and residual <= tol and jac_step * jac_factor <= tol):
-        sel = phi.selection(w)
-        J_next = np.column_stack([sel.A(J[:, j]) + sel.B(e) for j, e in enumerate(eye)])
+        J_next = phi.jvp(w, J)  # A_s J_s + B_s
         step, changed = phi.advance(w, w_next)
         w, w_next = w_next, w
         t += 1

@@ -14,7 +14,9 @@ import scipy.sparse as sp
 from ns_implicit._validation import as_float_array, check_positive_float
 from ns_implicit.errors import NotContractiveError
 from ns_implicit.kernels.least_squares import (gather_block, gram_linearize, gram_matvec,
-                                               gram_soft_threshold_step, gram_step_jvp,
+                                               gram_soft_threshold_jvp,
+                                               gram_soft_threshold_step,
+                                               gram_soft_threshold_vjp, gram_step_jvp,
                                                gram_step_value)
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
@@ -216,6 +218,34 @@ class LeastSquaresStepAt:
             s = self.step
             return gram_soft_threshold_step(s.H, s.b, w, self._lam2, self.gamma, tau, out)
         return None
+
+    def _fused_args(self, w, *arrays):
+        """``(H, b, w, λ2, γ, dγ)`` for a fused Gram kernel, or None off the Gram path (or when
+        an array is not of the step's dtype and C-contiguous)."""
+        gamma, dgamma, gram_lam2 = self._constants
+        if gram_lam2 is None or not all(self._on_gram_path(a) for a in (w,) + arrays):
+            return None
+        return self.step.H, self.step.b, w, gram_lam2, gamma, dgamma
+
+    def soft_threshold_vjp(self, w, tau, tie_active, v):
+        """Transpose products of the selection of ``S_τ ∘ T`` at ``w`` in one compiled call on
+        the Gram path (None elsewhere): ``(Aᵀ v, <m ⊙ s, v>, ∂_λTᵀ (m ⊙ v))``."""
+        args = self._fused_args(w, v)
+        if args is None:
+            return None
+        out = np.empty_like(v)
+        c_sign, c_T = gram_soft_threshold_vjp(*args, tau, tie_active, v, out)
+        return out, c_sign, np.array([c_T], dtype=v.dtype)
+
+    def soft_threshold_jvp(self, w, tau, tie_active, J):
+        """Forward products of the selection of ``S_τ ∘ T`` at ``w`` (Gram path, else None):
+        ``(m ⊙ ∂_wT J, m ⊙ sign(u), m ⊙ ∂_λT)`` for a ``p × k`` matrix ``J``."""
+        args = self._fused_args(w)
+        if args is None or J.dtype != w.dtype:
+            return None
+        out, signed, dT = np.empty_like(J), np.empty_like(w), np.empty_like(w)
+        gram_soft_threshold_jvp(*args, tau, tie_active, J, out, signed, dT)
+        return out, signed, dT[:, None]
 
     def linearize(self, w):
         return LeastSquaresLinearization(self.step, w, self.lam2, self._constants)
