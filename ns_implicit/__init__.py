@@ -8,14 +8,15 @@ docstrings refer to docs/theory.md, the project's statement of the mathematics.
 
 from ns_implicit.bilevel.hypergradient import METHODS, EarlyStopWarning, HypergradientResult, hypergradient
 from ns_implicit.errors import NotContractiveError, NotSymmetricError, SelectionCapError
-from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.maps.elastic_net import ElasticNetMap, LassoMap
 from ns_implicit.maps.poisoning import PoisoningMap
 from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.maps.stochastic import (StochasticCompositeMap, StochasticElasticNetMap,
                                          StochasticPoisoningMap)
 from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, aid_gmres, exact,
                       exact_jacobian, itd, itd_forward)
-from ns_implicit.problems.elastic_net import ElasticNetProblem, from_sklearn, to_sklearn
+from ns_implicit.problems.elastic_net import (ElasticNetProblem, LassoProblem, from_sklearn,
+                                              to_sklearn)
 from ns_implicit.problems.poisoning import PoisoningProblem
 from ns_implicit.data.synthetic import make_sparse_regression
 from ns_implicit.methods.nsid import DivergenceWarning, StepSizeWarning, StochasticResult, nsid, sid
@@ -26,7 +27,7 @@ from ns_implicit.solvers.stochastic import stochastic_prox_gradient
 from ns_implicit._version import __version__  # noqa: E402
 
 __all__ = [
-    "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "HypergradientResult",
+    "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "LassoMap", "LassoProblem", "HypergradientResult",
     "MethodResult", "NotContractiveError", "SelectionCapError", "SolveResult", "Trajectory",
     "aid_cg", "aid_fp", "aid_fp_forward", "aid_gmres", "exact", "exact_jacobian",
     "fixed_point_iteration", "from_sklearn", "hypergradient", "itd", "itd_forward",

@@ -119,6 +119,20 @@ def check_map_at(phi, method="this method", stochastic=False):
     raise TypeError(f"{method} needs {kind} (map.at(lam)); got {type(phi).__name__}.")
 
 
+def check_contraction(phi, what):
+    """``phi`` must be a contraction (``q < 1``): ``what`` (a bound or a stochastic method)
+    needs it. A map that is only averaged (the lasso, ``q = 1``) is refused with the fix."""
+    from ns_implicit.errors import NotContractiveError
+
+    if not float(phi.q) < 1.0:
+        raise NotContractiveError(
+            f"{what} needs a contraction (q < 1), and this map is only nonexpansive (q = "
+            f"{float(phi.q):.6g}: a lasso-type map with mu + lam2 = 0, docs/theory.md §15.6); "
+            "use lam2 > 0 (an elastic net), or a deterministic method (exact, aid-cg, aid-fp, "
+            "itd), which rely on the contraction on the identified support.")
+    return phi
+
+
 def check_batch_size(batch_size, n):
     """``batch_size`` must be an integer in ``[1, n]``."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):

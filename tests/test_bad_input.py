@@ -72,7 +72,7 @@ def test_non_contractive_step(data):
     emap = ni.ElasticNetMap(*data, step=100.0)
     with pytest.raises(ni.NotContractiveError, match="q = .* >= 1"):
         emap.at([0.1, 0.1])
-    with pytest.raises(ValueError, match="step must be 'paper' or a positive float"):
+    with pytest.raises(ValueError, match="step must be 'paper', 'lipschitz' or a positive float"):
         ni.ElasticNetMap(*data, step="large")
     with pytest.raises(ValueError, match="step must be finite and > 0"):
         ni.ElasticNetMap(*data, step=-1.0)

@@ -20,18 +20,34 @@ class ElasticNetMap(CompositeMap):
     Parameters
     ----------
     X, y : training data (``X`` dense or ``scipy.sparse``; float32 or float64).
-    step : ``"paper"`` for ``γ(λ2) = 2/(L + μ + 2λ2)`` or a fixed positive float.
+    step : ``"paper"`` for ``γ(λ2) = 2/(L + μ + 2λ2)``, ``"lipschitz"`` for ``1/(L + λ2)``, or
+        a fixed positive float.
     gram : ``"auto"``, True or False (see :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`).
     tie_active : bool
         Tie rule of the selection: False (reference) makes ``|u_i| = τ`` inactive,
         True makes it active (the other vertex of the conservative set).
+    lam2 : None (``λ = (λ1, λ2)``) or a fixed ridge weight (``λ = (λ1,)``).
     """
 
-    def __init__(self, X, y, step="paper", gram="auto", tie_active=False):
+    def __init__(self, X, y, step="paper", gram="auto", tie_active=False, lam2=None):
         super().__init__(SoftThreshold(tie_active=tie_active),
-                         LeastSquaresStep(X, y, step=step, gram=gram))
+                         LeastSquaresStep(X, y, step=step, gram=gram, lam2=lam2))
 
     @property
     def lam1_max(self):
         """Smallest ``λ1`` whose solution is ``w = 0``: ``‖Xᵀy‖∞ / n``."""
         return float(np.max(np.abs(self.T.b))) if self.T.p else 0.0
+
+
+class LassoMap(ElasticNetMap):
+    """ISTA map of the lasso ``‖Xw - y‖²/(2n) + λ1‖w‖₁`` (docs/theory.md §15.6), ``λ = (λ1,)``.
+
+    The step is ``γ = 1/L``. With ``p > n`` (or any singular ``XᵀX``) the map is not a
+    contraction (``q = 1``) but it is averaged, so the fixed-point iteration converges; the
+    hypergradient is defined when the restricted system ``H[S, S]`` on the identified support
+    is positive definite (a unique lasso solution), which :func:`~ns_implicit.methods.exact.exact`
+    checks (it raises :class:`~ns_implicit.errors.NotContractiveError` naming the fix otherwise).
+    """
+
+    def __init__(self, X, y, gram="auto", tie_active=False):
+        super().__init__(X, y, step="lipschitz", gram=gram, tie_active=tie_active, lam2=0.0)

@@ -6,6 +6,7 @@ stochastic composite map protocol of :mod:`ns_implicit.methods.nsid`, for any op
 and any step that has a minibatch oracle (``step.minibatch(batch_size)``).
 """
 
+from ns_implicit._validation import check_contraction
 from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.maps.elastic_net import ElasticNetMap
 from ns_implicit.maps.poisoning import PoisoningMap
@@ -44,6 +45,7 @@ class StochasticCompositeMapAt:
     def __init__(self, parent, lam):
         self.parent = parent
         self.phi = parent.deterministic.at(lam)  # validates λ, raises NotContractiveError
+        check_contraction(self.phi, "the stochastic map (NSID, SID, the stochastic solver)")
         self.lam, self.q = self.phi.lam, self.phi.q
         self.tie_active = parent.tie_active
         self.dim, self.n_hyper, self.dtype = parent.dim, parent.n_hyper, parent.dtype

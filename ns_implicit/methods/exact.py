@@ -18,26 +18,48 @@ yardstick every other method is measured against.
 
 import numpy as np
 
+from ns_implicit.errors import NotContractiveError
 from ns_implicit.methods._common import check_method_args, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 
-def _solve(M, rhs, spd):
+def _solve(M, rhs, spd, q):
     """Solve ``M x = rhs`` in float64: Cholesky (LAPACK ``posv``) when ``spd``, else LU
     (NumPy's LAPACK ``gesv``).
 
     ``posv`` is called directly (SciPy's raw LAPACK binding: no wrapper overhead, 2-3x faster
-    than ``gesv`` at |R| = 30-200). A matrix tagged SPD that is not positive definite in
-    floating point (``info > 0``) falls back to LU; a singular one raises ``LinAlgError``.
+    than ``gesv`` at |R| = 30-200). For an SPD system of a ``q``-contraction the eigenvalues
+    lie in ``[1 - q, 1 + q]``; when that does not bound the condition number by
+    ``1/(100 |R| eps)`` (``q = 1``: the lasso, docs/theory.md §15.6, or ``q`` within round-off
+    of 1) the reciprocal condition number is checked, since a singular system passes Cholesky
+    with a round-off-sized pivot (an exactly singular ``M`` rounds to ``rcond`` of a few
+    ``|R| eps``; below ``100 |R| eps`` the solve would carry a relative error above
+    ``1/(100 |R|)`` anyway): :class:`NotContractiveError` names the cause and the fix.
+    Otherwise a matrix tagged SPD that is not positive definite in floating point falls back
+    to LU; a singular one raises ``LinAlgError``.
     """
     M = M.astype(np.float64, copy=False)
     rhs = rhs.astype(np.float64, copy=False)
     if spd:
-        from scipy.linalg.lapack import dposv  # imported on first use: keeps the import light
+        from scipy.linalg.lapack import dpocon, dposv  # on first use: keeps the import light
 
-        _, x, info = dposv(M, rhs, lower=1)
-        if info == 0:
+        rcond_min = 100 * M.shape[0] * np.finfo(np.float64).eps
+        certified = q < 1.0 and (1.0 - q) / (1.0 + q) >= rcond_min
+        c, x, info = dposv(M, rhs, lower=1)
+        if certified and info == 0:
             return x
+        rcond = dpocon(c, np.abs(M).sum(axis=0).max(), uplo="L")[0] if info == 0 else 0.0
+        if rcond >= rcond_min:
+            return x
+        if not certified:
+            raise NotContractiveError(
+                f"the restricted system (I - A)[R, R] on the {M.shape[0]} active coordinates "
+                f"is singular at this point (reciprocal condition number {rcond:.2g}) and the "
+                f"map is not a contraction that rules this out (q = {q:.17g}), so the "
+                "hypergradient is not defined here (for the lasso: more active features than "
+                "samples, which a converged solution in general position does not have, or "
+                "collinear features); solve w more tightly, use a larger lam1, or lam2 > 0 "
+                "(an elastic net).")
     return np.linalg.solve(M, rhs)
 
 
@@ -54,7 +76,7 @@ def exact(phi, w, u):
     R = sel.rows
     v_bar = np.zeros_like(u)
     if len(R):
-        v_bar[R] = _solve(sel.restricted_matrix().T, u[R], sel.spd)
+        v_bar[R] = _solve(sel.restricted_matrix().T, u[R], sel.spd, float(phi.q))
     # v = u + Aᵀv̄ equals v̄ on R; off R it is needed only where rows of B live outside R
     v = u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
     return MethodResult(unscale(sel.BT(v), e), "exact", 0, 0.0, True)
@@ -75,5 +97,5 @@ def exact_jacobian(phi, w):
             outside = Bmat.copy()
             outside[R] = 0
             rhs = rhs + np.column_stack([sel.A(outside[:, j]) for j in range(phi.n_hyper)])[R]
-        J[R] = _solve(sel.restricted_matrix(), rhs, sel.spd)
+        J[R] = _solve(sel.restricted_matrix(), rhs, sel.spd, float(phi.q))
     return MethodResult(J, "exact-jacobian", 0, 0.0, True)

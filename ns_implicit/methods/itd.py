@@ -21,6 +21,10 @@ the ``error_bound`` of the result; ``converged`` means ``error_bound <= tol``: t
 vector is accurate to ``tol`` (relative), assuming the selection did not change over the
 unrolled tail (``support_identified_at`` before the tail). Forward ITD certifies likewise with
 the last Jacobian increment: ``‖J_t - J*‖ <= q/(1 - q) ‖J_t - J_{t-1}‖``.
+
+A map that is only nonexpansive (``q = 1``: the lasso with ``p > n``, docs/theory.md §15.6)
+certifies with ``q_S = ‖A[R, R]‖₂`` of the last iterate's selection instead, the contraction
+on the identified support; ``q_S >= 1`` (a singular restricted system) certifies nothing.
 """
 
 from math import isfinite
@@ -34,10 +38,17 @@ from ns_implicit.methods.result import MethodResult
 from ns_implicit.solvers.fixed_point import Trajectory
 
 
-def tail_factor(phi):
-    """``(1 + q)/(1 - q)``: unrolled tail → relative adjoint error (module docstring)."""
+def certified_q(phi, w):
+    """The contraction factor the certificate uses: ``q`` when ``q < 1``, else ``q_S`` of the
+    selection at ``w`` (module docstring)."""
     q = float(phi.q)
-    return (1.0 + q) / (1.0 - q)
+    return q if q < 1.0 else phi.selection(w).active_block_norm()
+
+
+def tail_factor(q):
+    """``(1 + q)/(1 - q)``: unrolled tail → relative adjoint error (module docstring); ``inf``
+    when ``q >= 1``."""
+    return (1.0 + q) / (1.0 - q) if q < 1.0 else np.inf
 
 
 def itd(phi, trajectory, u, *, tol=None):
@@ -70,7 +81,10 @@ def itd(phi, trajectory, u, *, tol=None):
         alpha, g_s = phi.vjp(w_s, alpha)  # (A_sᵀ α, B_sᵀ α)
         g += g_s
     residual = norm(alpha) / u_norm if u_norm > 0 else 0.0
-    bound = residual * tail_factor(phi)
+    q = float(phi.q)
+    if residual > 0 and not q < 1.0:  # the tail decays at the last selection's q_S
+        q = certified_q(phi, phi.check_point(trajectory[max(t - 1, 0)], "trajectory[-2]"))
+    bound = residual * tail_factor(q) if residual > 0 else 0.0
     result = MethodResult(unscale(g, e), "itd", t, residual, bound <= tol)
     result.error_bound = bound
     return result
@@ -99,14 +113,15 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     J = np.zeros((phi.dim, phi.n_hyper), dtype=phi.dtype)
     w_next = np.empty_like(w)
     residual, jac_step, t, last_change = np.inf, np.inf, 0, 0
-    q = float(phi.q)
-    jac_factor = q / (1.0 - q)
+    jac_factor = _forward_factor(float(phi.q))
     while t < iters and not (tol > 0 and residual <= tol and jac_step * jac_factor <= tol):
         J_next = phi.jvp(w, J)  # A_s J_s + B_s
         step, changed = phi.advance(w, w_next)
         w, w_next = w_next, w
         t += 1
         last_change = t if changed else last_change
+        if (changed or t == 1) and not phi.q < 1.0:  # q_S of the new support (module docstring)
+            jac_factor = _forward_factor(certified_q(phi, w))
         w_norm = norm(w)
         residual = float(step) / w_norm if w_norm > 0 else float(step)
         J_norm = norm(J_next)
@@ -127,3 +142,8 @@ def itd_forward(phi, w0=None, *, iters=1000, tol=None, on_step=None):
     result.jacobian_step = float(jac_step)
     result.support_identified_at = last_change
     return result
+
+
+def _forward_factor(q):
+    """``q/(1 - q)``: last Jacobian increment → error of ``J_t``; ``inf`` when ``q >= 1``."""
+    return q / (1.0 - q) if q < 1.0 else np.inf

@@ -16,7 +16,7 @@ import numpy as np
 from ns_implicit._validation import as_float_array, check_hyperparameters
 from ns_implicit.bilevel.hypergradient import hypergradient
 from ns_implicit.errors import NonFiniteError
-from ns_implicit.maps.elastic_net import ElasticNetMap
+from ns_implicit.maps.elastic_net import ElasticNetMap, LassoMap
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.data.synthetic import make_sparse_regression
@@ -68,15 +68,19 @@ class ElasticNetProblem:
         _check_scale(X, "X")
         _check_scale(X_val, "X_val")
         try:
-            self.map = ElasticNetMap(X, y, step=step, gram=gram, tie_active=tie_active)
+            self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active)
         except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
             raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
                                  "X is too large or ill-scaled for its dtype; rescale "
                                  "(standardise) X.") from exc
-        self.outer = ValidationMSE(X_val, y_val, n_hyper=2, dtype=self.map.dtype)
+        self.outer = ValidationMSE(X_val, y_val, n_hyper=self.map.n_hyper, dtype=self.map.dtype)
         if self.outer.X_val.shape[1] != self.map.dim:
             raise ValueError(f"X_val must have the same number of columns as X: "
                              f"{self.outer.X_val.shape[1]} != {self.map.dim}.")
+
+    @staticmethod
+    def _make_map(X, y, **kwargs):
+        return ElasticNetMap(X, y, **kwargs)
 
     @classmethod
     def synthetic(cls, seed=3, dtype=np.float64, **kwargs):
@@ -99,3 +103,16 @@ class ElasticNetProblem:
     def hypergradient(self, lam, method="exact", **kwargs):
         """``[∂f/∂λ1, ∂f/∂λ2]`` (see :func:`~ns_implicit.bilevel.hypergradient.hypergradient`)."""
         return hypergradient(self.map, self.outer, lam, method, **kwargs)
+
+
+class LassoProblem(ElasticNetProblem):
+    """The lasso (``λ2 = 0``, ``λ = (λ1,)``) with its validation loss; ``p > n`` is accepted
+    (docs/theory.md §15.6: :class:`~ns_implicit.maps.elastic_net.LassoMap`). ``step`` is
+    ``"lipschitz"`` (``γ = 1/L``) and cannot be changed."""
+
+    def __init__(self, X, y, X_val, y_val, *, gram="auto", tie_active=False):
+        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active)
+
+    @staticmethod
+    def _make_map(X, y, step, **kwargs):
+        return LassoMap(X, y, **kwargs)

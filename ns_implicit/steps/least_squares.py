@@ -57,17 +57,22 @@ class LeastSquaresStep:
     step : "paper" or float
         ``"paper"``: ``γ(λ2) = 2/(L + μ + 2λ2)`` (γ depends on λ2 and is differentiated
         through). A float: a fixed step, which must satisfy ``0 < γ < 2/(L + λ2)``.
+        ``"lipschitz"``: ``γ(λ2) = 1/(L + λ2)`` (derivative ``-γ²``), the step that keeps the
+        map averaged when ``μ + λ2 = 0`` (the lasso with ``p > n``, docs/theory.md §15.6).
     gram : "auto", True or False
         Use the Gram matrix ``H = XᵀX/n`` (``auto``: when ``p <= n`` and X is dense).
+    lam2 : None or float >= 0
+        None: the ridge weight ``λ2`` is the step's hyperparameter, ``λ_T = (λ2,)``. A number:
+        ``λ2`` fixed (``λ_T = ()``; ``lam2=0`` is the lasso).
 
-    The step's hyperparameter is ``λ_T = (λ2,)`` (the ridge weight); ``at(λ_T)`` gives the
-    step at one ``λ2`` (the smooth-step protocol of :mod:`ns_implicit.steps`).
+    ``at(λ_T)`` gives the step at one ``λ2`` (the smooth-step protocol of
+    :mod:`ns_implicit.steps`). When ``μ + λ2 = 0`` and the step is short enough
+    (``γ (L + λ2) < 2``) the step is accepted with ``q = 1``: not a contraction, but
+    nonexpansive and averaged, so the fixed-point iteration converges; the methods then rely
+    on the contraction on the identified support (docs/theory.md §15.6).
     """
 
-    n_params = 1
-    param_names = ("lam2",)
-
-    def __init__(self, X, y, step="paper", gram="auto"):
+    def __init__(self, X, y, step="paper", gram="auto", lam2=None):
         X = as_float_array(X, "X", ndim=2, allow_sparse=True)
         y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
         n, p = X.shape
@@ -77,11 +82,16 @@ class LeastSquaresStep:
             raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
                              f"y has {y.shape[0]} entries.")
         if isinstance(step, str):
-            if step != "paper":
-                raise ValueError(f"step must be 'paper' or a positive float; got {step!r}.")
-            self.fixed_step = None
+            if step not in ("paper", "lipschitz"):
+                raise ValueError(f"step must be 'paper', 'lipschitz' or a positive float; got "
+                                 f"{step!r}.")
+            self.fixed_step, self.step_rule = None, step
         else:
-            self.fixed_step = check_positive_float(step, "step")
+            self.fixed_step, self.step_rule = check_positive_float(step, "step"), "fixed"
+        self.fixed_lam2 = None if lam2 is None else check_positive_float(lam2, "lam2",
+                                                                          strict=False)
+        self.n_params = 1 if lam2 is None else 0
+        self.param_names = ("lam2",) if lam2 is None else ()
         if gram == "auto":
             gram = (p <= n) and not sp.issparse(X)
         self.X, self.y, self.n, self.p = X, y, n, p
@@ -100,12 +110,20 @@ class LeastSquaresStep:
         self.L, self.mu = _extreme_eigenvalues(X, self.H)
 
     # -- step size and contraction (docs/theory.md §11.2) ---------------------------------
+    def ridge(self, lam_T):
+        """``λ2``: the hyperparameter ``λ_T[0]`` or the fixed value."""
+        return lam_T[0] if self.fixed_lam2 is None else self.fixed_lam2
+
     def step_size(self, lam2):
-        """``(γ, dγ/dλ2)``: the paper's ``2/(L + μ + 2λ2)`` with derivative ``-γ²``, or the fixed step."""
-        if self.fixed_step is None:
+        """``(γ, dγ/dλ2)``: the paper's ``2/(L + μ + 2λ2)`` or ``1/(L + λ2)``, both with
+        derivative ``-γ²`` (0 when ``λ2`` is fixed), or the fixed step."""
+        if self.fixed_step is not None:
+            return self.fixed_step, 0.0
+        if self.step_rule == "paper":
             gamma = 2.0 / (self.L + self.mu + 2.0 * lam2)
-            return gamma, -gamma * gamma
-        return self.fixed_step, 0.0
+        else:
+            gamma = 1.0 / (self.L + lam2)
+        return gamma, (-gamma * gamma if self.fixed_lam2 is None else 0.0)
 
     def contraction_factor(self, lam2):
         """``q = ‖I - γ(H + λ2 I)‖ = max(|1 - γ(L + λ2)|, |1 - γ(μ + λ2)|)``."""
@@ -168,7 +186,7 @@ class LeastSquaresStep:
 
     def linearize(self, w, lam_T):
         """The value ``u = T(w, λ2)`` and the products of ``∂_wT``, ``∂_λ2T`` at ``(w, λ2)``."""
-        return LeastSquaresLinearization(self, w, lam_T[0])
+        return LeastSquaresLinearization(self, w, self.ridge(lam_T))
 
 
 class LeastSquaresStepAt:
@@ -177,24 +195,29 @@ class LeastSquaresStepAt:
     def __init__(self, step, lam_T):
         self.step = step
         self.lam = lam_T
-        lam2 = float(lam_T[0])
+        lam2 = float(step.ridge(lam_T))
         if step.L + lam2 == 0.0:  # X = 0 and λ2 = 0: both the paper's step and q divide by zero
             raise NotContractiveError(
                 f"the least-squares step is not a contraction at lam2={lam2}: X is identically "
                 "zero (L = 0) and lam2 = 0, so the data term is constant; use lam2 > 0.")
         self.q = step.contraction_factor(lam2)
         gamma, dgamma = step.step_size(lam2)
-        if not self.q < 1.0:
+        #: nonexpansive and averaged, not contractive: μ + λ2 = 0 with γ(L + λ2) < 2 (§15.6)
+        self.averaged = step.mu + lam2 == 0.0 and gamma * (step.L + lam2) < 2.0
+        if self.averaged:
+            self.q = 1.0
+        elif not self.q < 1.0:
             if step.fixed_step is not None:
                 fix = (f"use a step in (0, 2/(L + lam2)) = (0, {2.0 / (step.L + lam2):.6g}) "
                        "or step='paper'")
             else:
-                fix = "use lam2 > 0 (the data term is not strongly convex: mu = 0)"
+                fix = ("use lam2 > 0 (the data term is not strongly convex: mu = 0), or "
+                       "step='lipschitz' for the lasso")
             raise NotContractiveError(
                 f"the least-squares step is not a contraction at lam2={lam2}: q = {self.q:.6g} "
                 f">= 1 (L = {step.L:.6g}, mu = {step.mu:.6g}, step = {gamma:.6g}); {fix}.")
         self.gamma = step.dtype.type(gamma)
-        self.lam2 = lam_T[0]
+        self.lam2 = step.ridge(lam_T)
         self.dgamma = np.array([dgamma]) if dgamma != 0.0 else None
         self._lam2 = step.dtype.type(lam2)  # the kernels' argument, converted once
         self._constants = _constants(step, self.lam2)
@@ -235,7 +258,7 @@ class LeastSquaresStepAt:
             return None
         out = np.empty_like(v)
         c_sign, c_T = gram_soft_threshold_vjp(*args, tau, tie_active, v, out)
-        return out, c_sign, np.array([c_T], dtype=v.dtype)
+        return out, c_sign, np.full(self.step.n_params, c_T, dtype=v.dtype)
 
     def soft_threshold_jvp(self, w, tau, tie_active, J):
         """Forward products of the selection of ``S_τ ∘ T`` at ``w`` (Gram path, else None):
@@ -245,7 +268,7 @@ class LeastSquaresStepAt:
             return None
         out, signed, dT = np.empty_like(J), np.empty_like(w), np.empty_like(w)
         gram_soft_threshold_jvp(*args, tau, tie_active, J, out, signed, dT)
-        return out, signed, dT[:, None]
+        return out, signed, dT[:, None][:, :self.step.n_params]
 
     def linearize(self, w):
         return LeastSquaresLinearization(self.step, w, self.lam2, self._constants)
@@ -302,12 +325,13 @@ class LeastSquaresLinearization:
     vjp_w = jvp_w  # ∂_wT is symmetric
 
     def jvp_lam(self, y):
-        """``∂_λ2T y``."""
-        return self.dT_dlam2 * y[0]
+        """``∂_λ2T y`` (zero when ``λ2`` is fixed: ``y`` is empty)."""
+        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
 
     def vjp_lam(self, v):
-        """``(∂_λ2T)ᵀ v = <∂_λ2 T, v>``."""
-        return np.array([float(self.dT_dlam2 @ v)], dtype=v.dtype)
+        """``(∂_λ2T)ᵀ v = <∂_λ2 T, v>`` (empty when ``λ2`` is fixed)."""
+        return np.full(self.step.n_params, float(self.dT_dlam2 @ v) if self.step.n_params
+                       else 0.0, dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""

@@ -137,8 +137,8 @@ class MinibatchLinearization:
         self.w = w
         self.idx = np.ascontiguousarray(idx, dtype=np.int64)
         self.counts = counts
-        self.lam2 = T_hat.dtype.type(lam_T[0])
-        gamma, dgamma = T_hat.step.step_size(float(lam_T[0]))
+        self.lam2 = T_hat.dtype.type(T_hat.step.ridge(lam_T))
+        gamma, dgamma = T_hat.step.step_size(float(T_hat.step.ridge(lam_T)))
         self.gamma = T_hat.dtype.type(gamma)
         self.dgamma = T_hat.dtype.type(dgamma)
 
@@ -192,12 +192,13 @@ class MinibatchLinearization:
     vjp_w = jvp_w  # ∂_wT̂ is symmetric
 
     def jvp_lam(self, y):
-        """``∂_λ2T̂ y``."""
-        return self.dT_dlam2 * y[0]
+        """``∂_λ2T̂ y`` (zero when ``λ2`` is fixed: ``y`` is empty)."""
+        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
 
     def vjp_lam(self, v):
-        """``(∂_λ2T̂)ᵀ v = <∂_λ2 T̂, v>``."""
-        return np.array([float(self.dT_dlam2 @ v)], dtype=v.dtype)
+        """``(∂_λ2T̂)ᵀ v = <∂_λ2 T̂, v>`` (empty when ``λ2`` is fixed)."""
+        n = self.T_hat.step.n_params
+        return np.full(n, float(self.dT_dlam2 @ v) if n else 0.0, dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT̂)[S, S] = I - γ(H_ξ[S, S] + λ2 I)``."""

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ns_implicit._validation import check_contraction
 from ns_implicit.operators.base import MAX_SELECTIONS
 from ns_implicit.theory.sets import selections
 
@@ -86,6 +87,7 @@ def elastic_net_constants(phi, w_star, *, visited=(), cap=MAX_SELECTIONS, tie_to
     only (see :mod:`ns_implicit.theory.sets`).
     """
     w_star = phi.check_point(w_star, "w_star")
+    check_contraction(phi, "Theorem 4.1's constants")
     T = phi.parent.T
     lam1, lam2 = (float(v) for v in phi.lam)
     gamma, dgamma = T.step_size(lam2)

@@ -32,7 +32,7 @@ round-off; ``tie_tol`` lets its selection set be the kink's.
 
 import numpy as np
 
-from ns_implicit._validation import check_positive_float, check_positive_int
+from ns_implicit._validation import check_contraction, check_positive_float, check_positive_int
 from ns_implicit.theory.conservative import as_set
 from ns_implicit.errors import SelectionCapError
 from ns_implicit.operators.base import MAX_SELECTIONS
@@ -138,7 +138,7 @@ def fixed_point_set(phi, w, *, depth=None, cap=MAX_SELECTIONS, tie_tol=0.0):
     depth = check_positive_int(depth, "depth", minimum=0)
     for _ in range(depth):
         X = _apply_set_map(A, B, X, cap, f"the fixed-point set iterate (depth {depth})")
-    q = float(phi.q)
+    q = float(check_contraction(phi, "the fixed-point set's radius").q)
     L_fro = float(np.max(np.linalg.norm(B, axis=(1, 2))))
     return X, q ** depth * 2.0 * L_fro / (1.0 - q)
 
