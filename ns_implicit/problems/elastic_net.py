@@ -55,6 +55,29 @@ def _check_scale(X, name):
             f"overflows (> {big:.3g}); rescale (standardise) the data, or use float64.")
 
 
+def _centre(X, y, X_val, y_val, fit_intercept):
+    """Both splits centred by the training means when ``fit_intercept``; returns them and the
+    offsets ``(x̄, ȳ)`` (zeros otherwise)."""
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be True or False; got {fit_intercept!r}.")
+    X = as_float_array(X, "X", ndim=2, allow_sparse=True)
+    p = X.shape[1]
+    if not fit_intercept:
+        return X, y, X_val, y_val, np.zeros(p, dtype=X.dtype), 0.0
+    if not isinstance(X, np.ndarray):
+        raise ValueError("fit_intercept=True needs a dense X: centring a scipy.sparse design "
+                         "would make it dense; centre X yourself (X.toarray()) or add a "
+                         "column of ones to it.")
+    y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
+    X_val = as_float_array(X_val, "X_val", ndim=2, dtype=X.dtype)
+    y_val = as_float_array(y_val, "y_val", ndim=1, dtype=X.dtype)
+    if X_val.shape[1] != p:
+        raise ValueError(f"X_val must have the same number of columns as X: "
+                         f"{X_val.shape[1]} != {p}.")
+    x_mean, y_mean = X.mean(axis=0), float(y.mean())
+    return X - x_mean, y - y_mean, X_val - x_mean, y_val - y_mean, x_mean, y_mean
+
+
 class ElasticNetProblem:
     """Training data, validation data and the ISTA map, bundled.
 
@@ -62,11 +85,21 @@ class ElasticNetProblem:
     ----------
     X, y : training split; X_val, y_val : validation split.
     step, gram, tie_active : passed to :class:`~ns_implicit.maps.elastic_net.ElasticNetMap`.
+    fit_intercept : bool (default False, the paper's model)
+        Fit an unpenalised intercept ``β0``. For a squared loss this is exactly the problem on
+        data centred by the *training* means ``x̄, ȳ`` (``∂/∂β0 = 0`` gives
+        ``β0 = ȳ - x̄ᵀw``, and substituting it centres both splits), which is what the map
+        and the validation loss see; :meth:`intercept` returns ``β0`` for a solution ``w``.
+        Dense ``X`` only (centring would make a sparse design dense).
     """
 
-    def __init__(self, X, y, X_val, y_val, *, step="paper", gram="auto", tie_active=False):
+    def __init__(self, X, y, X_val, y_val, *, step="paper", gram="auto", tie_active=False,
+                 fit_intercept=False):
         _check_scale(X, "X")
         _check_scale(X_val, "X_val")
+        X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
+                                                                  fit_intercept)
+        self.fit_intercept = bool(fit_intercept)
         try:
             self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active)
         except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
@@ -81,6 +114,13 @@ class ElasticNetProblem:
     @staticmethod
     def _make_map(X, y, **kwargs):
         return ElasticNetMap(X, y, **kwargs)
+
+    def intercept(self, w):
+        """``β0 = ȳ - x̄ᵀw`` (0 without ``fit_intercept``): predictions are ``X w + β0``."""
+        w = as_float_array(w, "w", ndim=1, dtype=self.map.dtype)
+        if w.shape[0] != self.map.dim:
+            raise ValueError(f"w must have length p = {self.map.dim}; got {w.shape[0]}.")
+        return float(self.y_offset - self.X_offset @ w)
 
     @classmethod
     def synthetic(cls, seed=3, dtype=np.float64, **kwargs):
@@ -110,8 +150,10 @@ class LassoProblem(ElasticNetProblem):
     (docs/theory.md §15.6: :class:`~ns_implicit.maps.elastic_net.LassoMap`). ``step`` is
     ``"lipschitz"`` (``γ = 1/L``) and cannot be changed."""
 
-    def __init__(self, X, y, X_val, y_val, *, gram="auto", tie_active=False):
-        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active)
+    def __init__(self, X, y, X_val, y_val, *, gram="auto", tie_active=False,
+                 fit_intercept=False):
+        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
+                         fit_intercept=fit_intercept)
 
     @staticmethod
     def _make_map(X, y, step, **kwargs):
