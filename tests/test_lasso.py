@@ -163,3 +163,49 @@ def test_lasso_on_a_tall_design_matches_the_elastic_net_at_zero_ridge(dtype):
     assert g.dtype == dtype
     rtol = 1e-10 if dtype == np.float64 else 1e-5  # the same solve, in the dtype's round-off
     np.testing.assert_allclose(g, g_enet[:1], rtol=rtol)
+
+
+def test_cli_lasso_matches_the_normal_equations(tmp_path, capsys):
+    import json
+
+    from ns_implicit.cli import main
+
+    X, y, X_val, y_val = _data()
+    path = tmp_path / "lasso.npz"
+    np.savez(path, X=X, y=y, X_val=X_val, y_val=y_val)
+    lam1 = 0.1 * float(np.max(np.abs(X.T @ y)) / N)
+    assert main(["hypergrad", "--problem", "lasso", "--data", str(path), "--lam1", str(lam1),
+                 "--method", "aid-cg", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lam"] == [lam1] and len(out["hypergradient"]) == 1 and out["converged"]
+    w = ni.LassoProblem(X, y, X_val, y_val).solve([lam1], tol=1e-14, max_iter=500_000).w
+    _, g_ref = _on_the_support(X, y, X_val, y_val, w, lam1)
+    # the CLI's inner tol 1e-12 (default) amplified by cond(G) ~ 1e2
+    assert abs(out["hypergradient"][0] - g_ref) <= 1e-8 * abs(g_ref)
+    # --lam2 names the problem's hyperparameters; NSID needs a contraction: exit 2, no traceback
+    assert main(["hypergrad", "--problem", "lasso", "--data", str(path), "--lam2", "0.1"]) == 2
+    assert "--lam2 does not apply to --problem lasso" in capsys.readouterr().err
+    assert main(["hypergrad", "--problem", "lasso", "--data", str(path), "--lam1", str(lam1),
+                 "--method", "nsid", "--batch-size", "10"]) == 2
+    assert "lam2 > 0" in capsys.readouterr().err
+
+
+def test_cli_fit_intercept_is_the_centred_problem(tmp_path, capsys):
+    import json
+
+    from ns_implicit.cli import main
+
+    X, y, X_val, y_val = _data(seed=3, n=200, p=30)
+    y, y_val = y + 5.0, y_val + 5.0  # an offset only an intercept absorbs
+    path = tmp_path / "shifted.npz"
+    np.savez(path, X=X, y=y, X_val=X_val, y_val=y_val)
+    assert main(["hypergrad", "--data", str(path), "--fit-intercept", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # by hand: centre both splits with the training means, then the plain problem
+    xm, ym = X.mean(axis=0), y.mean()
+    centred = ni.ElasticNetProblem(X - xm, y - ym, X_val - xm, y_val - ym)
+    ref = centred.hypergradient([0.02, 0.002], method="exact", tol=1e-12).value
+    np.testing.assert_allclose(out["hypergradient"], ref, rtol=1e-10)  # same data, same solve
+    assert main(["hypergrad", "--data", str(path), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)["hypergradient"]
+    assert not np.allclose(plain, ref, rtol=1e-3)  # the flag changes the problem

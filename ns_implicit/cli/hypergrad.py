@@ -1,7 +1,12 @@
-"""``ns-implicit hypergrad``: one elastic-net hypergradient, as a table or one JSON object.
+"""``ns-implicit hypergrad``: one hypergradient, as a table or one JSON object.
+
+``--problem`` chooses the inner problem: ``elastic-net`` (default; ``λ = (λ1, λ2)`` from
+``--lam1 --lam2``) or ``lasso`` (``λ = (λ1,)`` from ``--lam1``; ``p > n`` allowed,
+docs/theory.md §15.6). ``--fit-intercept`` adds an unpenalised intercept. ``--data FILE.npz``
+holds ``X, y, X_val, y_val``.
 
 Contract (stable, scripted by other tools): with ``--json`` stdout holds exactly one JSON
-object with keys ``hypergradient`` ([∂E/∂λ1, ∂E/∂λ2]), ``method``, ``inner_iterations``,
+object with keys ``hypergradient`` (the derivatives in the order of ``lam``), ``method``, ``inner_iterations``,
 ``support_size``, ``residual``, ``seconds``, ``converged``, ``lam``, ``linsys_iterations``,
 ``support_identified_at``, ``dtype``. Warnings go to stderr.
 
@@ -22,7 +27,11 @@ import numpy as np
 from ns_implicit.methods.registry import METHODS, method_names
 
 NAME = "hypergrad"
-HELP = "Compute the elastic-net hypergradient [dE/dlam1, dE/dlam2] of the validation loss."
+HELP = "Compute the hypergradient of the validation loss (elastic net or lasso)."
+#: --problem -> (problem class path, its hyperparameter flags)
+PROBLEMS = {"elastic-net": ("ElasticNetProblem", ("lam1", "lam2")),
+            "lasso": ("LassoProblem", ("lam1",))}
+LAM2_DEFAULT = 0.002
 CLI_METHODS = tuple(METHODS)  # everything the registry holds
 STOCHASTIC = method_names(("stochastic",))
 
@@ -31,7 +40,12 @@ def add_arguments(p):
     p.add_argument("--data", metavar="FILE.npz",
                    help="arrays X, y, X_val, y_val (default: the paper's synthetic data, seed 3)")
     p.add_argument("--lam1", type=float, default=0.02, help="l1 weight (default 0.02)")
-    p.add_argument("--lam2", type=float, default=0.002, help="l2 weight (default 0.002)")
+    p.add_argument("--lam2", type=float, default=None,
+                   help=f"l2 weight (elastic net only; default {LAM2_DEFAULT})")
+    p.add_argument("--problem", choices=tuple(PROBLEMS), default="elastic-net",
+                   help="inner problem (default elastic-net; lasso: --lam1 only, p > n allowed)")
+    p.add_argument("--fit-intercept", action="store_true",
+                   help="fit an unpenalised intercept (off by default, the paper's model)")
     p.add_argument("--method", choices=CLI_METHODS, default="exact")
     p.add_argument("--inner-iters", type=int, default=100_000,
                    help="inner fixed-point budget; ITD unrolls this many steps at most (default 100000)")
@@ -57,12 +71,17 @@ def add_arguments(p):
     g.add_argument("--seed", type=int, default=0, help="seed of the minibatch streams (default 0)")
 
 
-def load_problem(path, dtype):
-    from ns_implicit.problems.elastic_net import ElasticNetProblem
+def load_problem(path, dtype, problem="elastic-net", fit_intercept=False):
+    from ns_implicit.data.synthetic import make_sparse_regression
+    from ns_implicit.problems import elastic_net
+    cls = getattr(elastic_net, PROBLEMS[problem][0])
     if path is None:
-        return ElasticNetProblem.synthetic(dtype=dtype)
-    arrays = read_npz(path, ("X", "y", "X_val", "y_val"), dtype)
-    return ElasticNetProblem(arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"])
+        arrays = make_sparse_regression(seed=3, dtype=dtype)  # the embedded default (§12.2)
+        arrays = {k: getattr(arrays, k) for k in ("X", "y", "X_val", "y_val")}
+    else:
+        arrays = read_npz(path, ("X", "y", "X_val", "y_val"), dtype)
+    return cls(arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"],
+               fit_intercept=fit_intercept)
 
 
 def read_npz(path, keys, dtype):
@@ -112,6 +131,9 @@ def check_args(args):
             raise ValueError(f"{flag} must be finite; got {value}.")
     if args.tol is not None and args.tol < 0:
         raise ValueError(f"--tol must be >= 0; got {args.tol}.")
+    if args.lam2 is not None and "lam2" not in PROBLEMS[args.problem][1]:
+        raise ValueError(f"--lam2 does not apply to --problem {args.problem} (its "
+                         f"hyperparameters: {', '.join('--' + n for n in PROBLEMS[args.problem][1])}).")
 
 
 def run(args):
@@ -120,8 +142,9 @@ def run(args):
     dtype = np.float32 if args.float32 else np.float64
     if args.tol is None:
         args.tol = 1e-6 if args.float32 else 1e-12
-    problem = load_problem(args.data, dtype)
-    lam = np.array([args.lam1, args.lam2])
+    problem = load_problem(args.data, dtype, args.problem, args.fit_intercept)
+    values = {"lam1": args.lam1, "lam2": LAM2_DEFAULT if args.lam2 is None else args.lam2}
+    lam = np.array([values[n] for n in PROBLEMS[args.problem][1]])
     if args.method in STOCHASTIC:
         return run_stochastic(args, problem, lam, dtype, start)
     with warnings.catch_warnings(record=True) as caught:
