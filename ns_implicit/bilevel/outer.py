@@ -28,3 +28,34 @@ class ValidationMSE:
 
     def grad_lam(self, w, lam=None):
         return np.zeros(self.n_hyper, dtype=w.dtype)
+
+
+class ValidationLogLoss:
+    """``E(w) = (1/n_val) Σ_i log(1 + exp(-y_i x_iᵀw))`` (labels ±1 or 0/1);
+    ``∇_1E = -X_valᵀ(y ⊙ σ(-y ⊙ X_val w))/n_val``, ``∇_2E = 0``."""
+
+    def __init__(self, X_val, y_val, n_hyper=1, dtype=None):
+        from ns_implicit.steps.binary_logistic import signed_labels
+
+        X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype, allow_sparse=True)
+        y_val = as_float_array(y_val, "y_val", ndim=1, dtype=X_val.dtype)
+        if y_val.shape[0] != X_val.shape[0] or X_val.shape[0] == 0:
+            raise ValueError(f"y_val must have one entry per row of X_val (at least one): "
+                             f"X_val has {X_val.shape[0]} rows, y_val {y_val.shape[0]}.")
+        self.X_val, self.y_val = X_val, signed_labels(y_val, "y_val")
+        self.n_hyper = n_hyper
+
+    def _margins(self, w):
+        return self.y_val * np.asarray(self.X_val @ w).ravel()
+
+    def value(self, w, lam=None):
+        return float(np.mean(np.logaddexp(0.0, -self._margins(w))))
+
+    def grad_w(self, w, lam=None):
+        from scipy.special import expit
+
+        r = self.y_val * expit(-self._margins(w))
+        return (-np.asarray(self.X_val.T @ r).ravel() / self.X_val.shape[0]).astype(w.dtype)
+
+    def grad_lam(self, w, lam=None):
+        return np.zeros(self.n_hyper, dtype=w.dtype)

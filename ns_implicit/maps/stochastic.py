@@ -28,6 +28,10 @@ class StochasticCompositeMap:
             raise TypeError(f"the deterministic map must be a CompositeMap (e.g. an "
                             f"ElasticNetMap); got {type(deterministic).__name__}.")
         self.deterministic = deterministic
+        if not hasattr(deterministic.T, "minibatch"):
+            raise TypeError(f"{type(deterministic.T).__name__} has no minibatch oracle, which "
+                            "NSID, SID and the stochastic solver need (LeastSquaresStep and "
+                            "MultinomialLogisticStep have one); use a deterministic method.")
         self.T_hat = deterministic.T.minibatch(batch_size)
         self.dim, self.n_hyper, self.dtype = (deterministic.dim, deterministic.n_hyper,
                                               deterministic.dtype)

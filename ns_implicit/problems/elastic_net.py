@@ -14,11 +14,10 @@ import numbers
 import numpy as np
 
 from ns_implicit._validation import as_float_array, check_hyperparameters
-from ns_implicit.bilevel.hypergradient import hypergradient
 from ns_implicit.errors import NonFiniteError
 from ns_implicit.maps.elastic_net import ElasticNetMap, LassoMap
+from ns_implicit.problems.base import BilevelProblem
 from ns_implicit.bilevel.outer import ValidationMSE
-from ns_implicit.solvers.fixed_point import fixed_point_iteration
 from ns_implicit.data.synthetic import make_sparse_regression
 
 
@@ -78,7 +77,7 @@ def _centre(X, y, X_val, y_val, fit_intercept):
     return X - x_mean, y - y_mean, X_val - x_mean, y_val - y_mean, x_mean, y_mean
 
 
-class ElasticNetProblem:
+class ElasticNetProblem(BilevelProblem):
     """Training data, validation data and the ISTA map, bundled.
 
     Parameters
@@ -131,18 +130,6 @@ class ElasticNetProblem:
     @property
     def lam1_max(self):
         return self.map.lam1_max
-
-    def solve(self, lam, **kwargs):
-        """Fixed-point iteration for ``w(λ)`` (see :func:`~ns_implicit.solvers.fixed_point.fixed_point_iteration`)."""
-        return fixed_point_iteration(self.map.at(lam), **kwargs)
-
-    def outer_value(self, lam, *, tol=1e-13, max_iter=200_000):
-        """``f(λ) = E(w(λ))`` with a tightly solved inner problem (for finite differences)."""
-        return self.outer.value(self.solve(lam, tol=tol, max_iter=max_iter).w)
-
-    def hypergradient(self, lam, method="exact", **kwargs):
-        """``[∂f/∂λ1, ∂f/∂λ2]`` (see :func:`~ns_implicit.bilevel.hypergradient.hypergradient`)."""
-        return hypergradient(self.map, self.outer, lam, method, **kwargs)
 
 
 class LassoProblem(ElasticNetProblem):

@@ -20,7 +20,8 @@ The protocol every step follows (the composite map relies on it and on nothing e
     ``∂_wT`` is symmetric — every gradient step's is).
 """
 
+from ns_implicit.steps.binary_logistic import BinaryLogisticStep
 from ns_implicit.steps.least_squares import LeastSquaresStep
 from ns_implicit.steps.logistic import MultinomialLogisticStep
 
-__all__ = ["LeastSquaresStep", "MultinomialLogisticStep"]
+__all__ = ["BinaryLogisticStep", "LeastSquaresStep", "MultinomialLogisticStep"]

@@ -1,0 +1,184 @@
+"""The binary logistic gradient step ``T`` (sparse logistic regression), docs/theory.md §15.7.
+
+Labels ``y_i ∈ {-1, +1}`` (``{0, 1}`` is mapped to ``{-1, +1}``), margins ``z = y ⊙ Xw``,
+
+    ℓ(w) = (1/n) Σ_i log(1 + exp(-z_i)),      ∇ℓ(w) = -(1/n) Xᵀ(y ⊙ σ(-z)),
+    ∇²ℓ(w) = (1/n) Xᵀ diag(d) X,  d = σ(z) σ(-z) ∈ (0, 1/4],
+    T(w, λ2) = w - γ (∇ℓ(w) + λ2 w),
+
+with ``σ`` the logistic function. ``0 ⪯ ∇²ℓ ⪯ (L/4) I`` (``L`` the top eigenvalue of
+``XᵀX/n``), so the step ``γ = 1/(L/4 + λ2)`` gives ``q = 1 - γλ2``: a contraction when
+``λ2 > 0`` and an averaged map (``q = 1``, §15.6) when ``λ2 = 0``. ``∂_wT = I - γ(∇²ℓ + λ2 I)``
+is symmetric; ``∂_λ2T = -γ w - (dγ/dλ2)(∇ℓ + λ2 w)`` with ``dγ/dλ2 = -γ²``.
+All products are matrix-free through ``X`` (dense or ``scipy.sparse``).
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit
+
+from ns_implicit._validation import as_float_array, check_positive_float
+from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps.least_squares import _extreme_eigenvalues
+
+
+def signed_labels(y, name="y"):
+    """Labels as ``±1`` (from ``{-1, +1}`` or ``{0, 1}``), or a ``ValueError`` naming ``name``."""
+    values = np.unique(y)
+    if not (set(values.tolist()) <= {-1.0, 1.0} or set(values.tolist()) <= {0.0, 1.0}):
+        raise ValueError(f"{name} must hold binary labels, -1/+1 or 0/1; got the values "
+                         f"{values[:6].tolist()}{' …' if len(values) > 6 else ''}.")
+    return np.where(y > 0, 1.0, -1.0).astype(y.dtype)
+
+
+class BinaryLogisticStep:
+    """Inner map ``T`` of sparse logistic regression (docs/theory.md §15.7).
+
+    Parameters
+    ----------
+    X : (n, p) array or scipy.sparse matrix (float32 or float64; the dtype is kept).
+    y : (n,) binary labels, -1/+1 or 0/1.
+    step : ``"lipschitz"`` (``γ = 1/(L/4 + λ2)``) or a fixed float in ``(0, 2/(L/4 + λ2))``.
+    lam2 : None (``λ_T = (λ2,)``) or a fixed ridge weight ``>= 0`` (``λ_T = ()``; default 0).
+    """
+
+    def __init__(self, X, y, step="lipschitz", lam2=0.0):
+        X = as_float_array(X, "X", ndim=2, allow_sparse=True)
+        y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
+        n, p = X.shape
+        if n == 0 or p == 0:
+            raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
+        if y.shape[0] != n:
+            raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
+                             f"y has {y.shape[0]} entries.")
+        if isinstance(step, str):
+            if step != "lipschitz":
+                raise ValueError(f"step must be 'lipschitz' or a positive float; got {step!r}.")
+            self.fixed_step = None
+        else:
+            self.fixed_step = check_positive_float(step, "step")
+        self.fixed_lam2 = None if lam2 is None else check_positive_float(lam2, "lam2",
+                                                                          strict=False)
+        self.n_params = 1 if lam2 is None else 0
+        self.param_names = ("lam2",) if lam2 is None else ()
+        self.X, self.y, self.n, self.p, self.dtype = X, signed_labels(y), n, p, X.dtype
+        L, _ = _extreme_eigenvalues(X, None)
+        self.L = L / 4.0  # the curvature bound of ℓ: d <= 1/4
+
+    @property
+    def dim(self):
+        return self.p
+
+    def check_params(self, lam_T):
+        return lam_T
+
+    def ridge(self, lam_T):
+        """``λ2``: the hyperparameter ``λ_T[0]`` or the fixed value."""
+        return lam_T[0] if self.fixed_lam2 is None else self.fixed_lam2
+
+    def step_size(self, lam2):
+        """``(γ, dγ/dλ2)``: ``1/(L/4 + λ2)`` with ``-γ²`` (0 for a fixed ``λ2``), or the fixed step."""
+        if self.fixed_step is not None:
+            return self.fixed_step, 0.0
+        gamma = 1.0 / (self.L + lam2)
+        return gamma, (-gamma * gamma if self.fixed_lam2 is None else 0.0)
+
+    def contraction_factor(self, lam2):
+        """``max(|1 - γ(L/4 + λ2)|, |1 - γλ2|)`` (the curvature of ℓ lies in ``[0, L/4]``)."""
+        gamma, _ = self.step_size(lam2)
+        return max(abs(1.0 - gamma * (self.L + lam2)), abs(1.0 - gamma * lam2))
+
+    # -- the smooth part ------------------------------------------------------------------
+    def _margins(self, w):
+        return self.y * np.asarray(self.X @ w).ravel()
+
+    def loss(self, w):
+        """``ℓ(w)`` (overflow-safe: ``log(1 + e^{-z}) = logaddexp(0, -z)``)."""
+        return float(np.mean(np.logaddexp(0.0, -self._margins(w))))
+
+    def gradient(self, w):
+        r = self.y * expit(-self._margins(w))
+        return -np.asarray(self.X.T @ r).ravel().astype(self.dtype, copy=False) / self.n
+
+    def curvature(self, w):
+        """``d = σ(z) σ(-z)``, the diagonal of the Hessian's middle factor."""
+        z = self._margins(w)
+        return (expit(z) * expit(-z)).astype(self.dtype, copy=False)
+
+    def at(self, lam_T):
+        """The step at ``λ_T``; raises :class:`NotContractiveError` when it may diverge."""
+        return BinaryLogisticStepAt(self, lam_T)
+
+
+class BinaryLogisticStepAt:
+    """``T(·, λ2)`` at one ``λ2``: step size, contraction factor, evaluation, linearization."""
+
+    def __init__(self, step, lam_T):
+        self.step, self.lam = step, lam_T
+        lam2 = float(step.ridge(lam_T))
+        if step.L + lam2 == 0.0:
+            raise NotContractiveError("the logistic step is not a contraction: X is "
+                                      "identically zero and lam2 = 0; use lam2 > 0.")
+        gamma, dgamma = step.step_size(lam2)
+        self.q = step.contraction_factor(lam2)
+        #: nonexpansive and averaged, not contractive: λ2 = 0 with γL/4 < 2 (§15.6)
+        self.averaged = lam2 == 0.0 and gamma * step.L < 2.0
+        if self.averaged:
+            self.q = 1.0
+        elif not self.q < 1.0:
+            raise NotContractiveError(
+                f"the logistic step is not a contraction at lam2={lam2}: q = {self.q:.6g} >= 1 "
+                f"(step = {gamma:.6g}, L/4 = {step.L:.6g}); use a step in (0, "
+                f"{2.0 / (step.L + lam2):.6g}) or step='lipschitz'.")
+        self.gamma = step.dtype.type(gamma)
+        self.lam2 = step.dtype.type(lam2)
+        self.dgamma = np.array([dgamma]) if dgamma != 0.0 else None
+        self._dgamma = step.dtype.type(dgamma)
+
+    def evaluate(self, w, out):
+        """``out = T(w, λ2)``."""
+        out[:] = w - self.gamma * (self.step.gradient(w) + self.lam2 * w)
+
+    def linearize(self, w):
+        return BinaryLogisticLinearization(self, w)
+
+
+class BinaryLogisticLinearization:
+    """``T`` and its derivatives at one point (module docstring)."""
+
+    symmetric = True  # ∂_wT
+
+    def __init__(self, step_at, w):
+        s = step_at.step
+        self.step, self.gamma, self.lam2 = s, step_at.gamma, step_at.lam2
+        grad = s.gradient(w) + self.lam2 * w
+        self.value = w - self.gamma * grad
+        self.dT_dlam2 = -self.gamma * w - step_at._dgamma * grad
+        self.d = s.curvature(w)
+
+    def _hessian_vector(self, x):
+        X = self.step.X
+        return np.asarray(X.T @ (self.d * np.asarray(X @ x).ravel())).ravel().astype(
+            x.dtype, copy=False) / self.step.n
+
+    def jvp_w(self, x):
+        """``∂_wT x = x - γ(∇²ℓ x + λ2 x)``."""
+        return x - self.gamma * (self._hessian_vector(x) + self.lam2 * x)
+
+    vjp_w = jvp_w  # ∂_wT is symmetric
+
+    def jvp_lam(self, y):
+        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
+
+    def vjp_lam(self, v):
+        n = self.step.n_params
+        return np.full(n, float(self.dT_dlam2 @ v) if n else 0.0, dtype=v.dtype)
+
+    def jac_w_block(self, S):
+        """Dense ``∂_wT[S, S] = I - γ(X_Sᵀ diag(d) X_S/n + λ2 I)``."""
+        XS = self.step.X[:, S]
+        XS = XS.toarray() if sp.issparse(XS) else np.asarray(XS)
+        block = (XS.T * self.d) @ XS / self.step.n
+        block = -self.gamma * block.astype(self.step.dtype, copy=False)
+        block.flat[::block.shape[0] + 1] += 1.0 - self.gamma * self.lam2
+        return block

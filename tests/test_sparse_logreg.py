@@ -1,0 +1,135 @@
+"""Sparse logistic regression (docs/theory.md §15.7), p > n and with a ridge hyperparameter:
+``exact`` against Newton's method on the support (numpy only), five-point differences at
+certified points, every method against ``exact``, labels and dtypes."""
+
+import numpy as np
+import pytest
+
+import ns_implicit as ni
+from ns_implicit.methods.registry import METHODS
+from ns_implicit.maps.stochastic import StochasticCompositeMap
+from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
+
+N, P = 80, 150
+
+
+def _data(seed=0, n=N, p=P, dtype=np.float64, zero_one=True):
+    rng = np.random.default_rng(seed)
+    X, X_val = rng.standard_normal((n, p)), rng.standard_normal((200, p))
+    beta = np.zeros(p)
+    beta[:5] = 2.0 * rng.standard_normal(5)
+    y = np.where(X @ beta + 0.5 * rng.standard_normal(n) > 0, 1.0, 0.0 if zero_one else -1.0)
+    y_val = np.where(X_val @ beta > 0, 1.0, -1.0)
+    return tuple(a.astype(dtype) for a in (X, y, X_val, y_val))
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # σ, written independently of the library's expit
+
+
+def _newton_on_the_support(X, y, S, s, lam1, lam2):
+    """The smooth problem on ``S`` with the signs ``s`` fixed, by Newton's method; returns
+    ``w_S`` and the Hessian ``X_Sᵀ D X_S/n + λ2 I`` there."""
+    y = np.where(y > 0, 1.0, -1.0)
+    XS, n = X[:, S], X.shape[0]
+    w = np.zeros(len(S))
+    for _ in range(100):
+        z = y * (XS @ w)
+        grad = -XS.T @ (y * _sigmoid(-z)) / n + lam1 * s + lam2 * w
+        H = (XS.T * (_sigmoid(z) * _sigmoid(-z))) @ XS / n + lam2 * np.eye(len(S))
+        step = np.linalg.solve(H, grad)
+        w -= step
+        if np.linalg.norm(step) <= 1e-15 * np.linalg.norm(w):
+            break
+    return w, H
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    problem = SparseLogisticProblem(*_data())
+    lam = [0.1 * problem.lam1_max]
+    w = problem.solve(lam, tol=1e-14, max_iter=1_000_000).w
+    return problem, lam, w
+
+
+def test_exact_equals_newton_on_the_support(fitted):
+    problem, lam, w = fitted
+    X, y, X_val, y_val = _data()
+    assert problem.map.at(lam).q == 1.0  # λ2 = 0: averaged, contracts on the support
+    S = np.flatnonzero(w)
+    s = np.sign(w[S])
+    w_S, H = _newton_on_the_support(X, y, S, s, lam[0], 0.0)
+    np.testing.assert_allclose(w[S], w_S, rtol=1e-9)  # ISTA tol 1e-14 × cond(H) (~1e3)
+    z = y_val * (X_val @ w)
+    grad_E = -X_val.T @ (y_val * _sigmoid(-z)) / X_val.shape[0]
+    g_ref = grad_E[S] @ -np.linalg.solve(H, s)  # dw_S/dλ1 = -H⁻¹ s
+    g = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
+    assert abs(g[0] - g_ref) <= 1e-8 * abs(g_ref)
+
+
+def _five_point(problem, lam, k, h, w):
+    """``∂E/∂λ_k`` by the five-point stencil (error O(h⁴)), with the sign pattern of ``w``
+    certified at every stencil point (one smooth piece)."""
+    vals = {}
+    for d in (-2, -1, 1, 2):
+        lam_d = np.array(lam, dtype=float)
+        lam_d[k] += d * h
+        w_d = problem.solve(lam_d, tol=1e-14, max_iter=1_000_000).w
+        assert np.array_equal(np.sign(w_d), np.sign(w))
+        vals[d] = problem.outer.value(w_d)
+    return (vals[-2] - 8 * vals[-1] + 8 * vals[1] - vals[2]) / (12 * h)
+
+
+@pytest.mark.parametrize("lam2", [0.0, None])
+def test_exact_equals_finite_differences_at_certified_points(lam2):
+    problem = SparseLogisticProblem(*_data(seed=1), lam2=lam2)
+    lam = [0.1 * problem.lam1_max] if lam2 is not None else [0.1 * problem.lam1_max, 0.05]
+    w = problem.solve(lam, tol=1e-14, max_iter=1_000_000).w
+    g = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
+    assert g.shape == (len(lam),)
+    for k in range(len(lam)):
+        fd = _five_point(problem, lam, k, 1e-3 * lam[k], w)
+        # O(h⁴) with h/λ = 1e-3: ~1e-12; round-off of E: eps·E/h ~ 1e-11 relative
+        assert abs(g[k] - fd) <= 1e-7 * abs(g[k])
+
+
+@pytest.mark.parametrize("method", ["aid-cg", "aid-fp", "aid-gmres"])
+def test_every_method_reaches_exact(fitted, method):
+    problem, lam, w = fitted
+    phi, u = problem.map.at(lam), problem.outer.grad_w(w)
+    ref = ni.exact(phi, w, u).value
+    res = METHODS[method].run(phi, w, u, iters=100_000, tol=1e-12)
+    assert res.converged and abs(res.value[0] - ref[0]) <= 1e-8 * abs(ref[0])
+    assert not METHODS[method].run(phi, w, u, iters=1, tol=1e-12).converged
+
+
+@pytest.mark.parametrize("method", ["itd", "itd-forward"])
+def test_unrolled_methods_reach_exact(fitted, method):
+    problem, lam, w = fitted
+    ref = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
+    res = problem.hypergradient(lam, method=method, tol=1e-12, inner_iters=1_000_000)
+    assert res.converged and abs(res.value[0] - ref[0]) <= 1e-8 * abs(ref[0])
+
+
+def test_labels_dtypes_and_refusals():
+    a = SparseLogisticProblem(*_data(zero_one=True))
+    b = SparseLogisticProblem(*_data(zero_one=False))
+    lam = [0.1 * a.lam1_max]
+    assert a.lam1_max == b.lam1_max
+    w = a.solve(lam, tol=1e-13, max_iter=1_000_000).w
+    np.testing.assert_array_equal(w, b.solve(lam, tol=1e-13, max_iter=1_000_000).w)
+    X, y, X_val, y_val = _data()
+    with pytest.raises(ValueError, match="y must hold binary labels"):
+        SparseLogisticProblem(X, 2 * y + 1, X_val, y_val)
+    with pytest.raises(ValueError, match="y_val must hold binary labels"):
+        SparseLogisticProblem(X, y, X_val, y_val + 3)
+    with pytest.raises(TypeError, match="no minibatch oracle"):
+        StochasticCompositeMap(SparseLogisticProblem(X, y, X_val, y_val, lam2=None).map, 10)
+    f32 = SparseLogisticProblem(*_data(dtype=np.float32))
+    w32 = f32.solve(lam, tol=1e-6, max_iter=1_000_000).w
+    assert w32.dtype == np.float32
+    g32 = ni.exact(f32.map.at(lam), w32, f32.outer.grad_w(w32)).value
+    g64 = ni.exact(a.map.at(lam), w, a.outer.grad_w(w)).value
+    assert g32.dtype == np.float32
+    # float32 solve to 1e-6 times cond(H) ~ 1e3 on the support: 1e-3 relative
+    np.testing.assert_allclose(g32, g64, rtol=1e-3)
