@@ -17,6 +17,7 @@ QUICKEST = {
     "bench_poisoning.py": ["--n-train", "300", "--n-val", "100", "--n-test", "100",
                            "--n-poison", "20", "--repeats", "1"],
     "check_bounds.py": ["--instances", "4", "--iters", "20", "--workers", "1", "--out", "{out}"],
+    "bench_weighted_lasso.py": ["--n", "50", "--p", "200", "--repeats", "1"],
     "claims.py": [],
     "nsid_rates.py": ["--seeds", "2"],
 }
