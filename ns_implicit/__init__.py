@@ -17,6 +17,7 @@ from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, a
                       exact_jacobian, itd, itd_forward)
 from ns_implicit.problems.elastic_net import (ElasticNetProblem, LassoProblem, from_sklearn,
                                               to_sklearn)
+from ns_implicit.problems.deq import ReLUEquilibriumProblem
 from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
 from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
 from ns_implicit.problems.weighted_lasso import WeightedLassoProblem
@@ -31,7 +32,8 @@ from ns_implicit._version import __version__  # noqa: E402
 
 __all__ = [
     "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "LassoMap", "LassoProblem",
-    "WeightedLassoProblem", "SparseLogisticProblem", "NonnegativeLassoProblem", "HypergradientResult",
+    "WeightedLassoProblem", "SparseLogisticProblem", "NonnegativeLassoProblem",
+    "ReLUEquilibriumProblem", "HypergradientResult",
     "MethodResult", "NotContractiveError", "SelectionCapError", "SolveResult", "Trajectory",
     "aid_cg", "aid_fp", "aid_fp_forward", "aid_gmres", "exact", "exact_jacobian",
     "fixed_point_iteration", "from_sklearn", "hypergradient", "itd", "itd_forward",

@@ -20,8 +20,9 @@ The protocol every step follows (the composite map relies on it and on nothing e
     ``∂_wT`` is symmetric — every gradient step's is).
 """
 
+from ns_implicit.steps.affine import AffineStep
 from ns_implicit.steps.binary_logistic import BinaryLogisticStep
 from ns_implicit.steps.least_squares import LeastSquaresStep
 from ns_implicit.steps.logistic import MultinomialLogisticStep
 
-__all__ = ["BinaryLogisticStep", "LeastSquaresStep", "MultinomialLogisticStep"]
+__all__ = ["AffineStep", "BinaryLogisticStep", "LeastSquaresStep", "MultinomialLogisticStep"]
