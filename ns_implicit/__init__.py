@@ -20,6 +20,7 @@ from ns_implicit.problems.elastic_net import (ElasticNetProblem, LassoProblem, f
 from ns_implicit.problems.deq import ReLUEquilibriumProblem
 from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
 from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
+from ns_implicit.problems.svm import LinearSVMProblem
 from ns_implicit.problems.weighted_lasso import WeightedLassoProblem
 from ns_implicit.problems.poisoning import PoisoningProblem
 from ns_implicit.data.synthetic import make_sparse_regression
@@ -33,7 +34,7 @@ from ns_implicit._version import __version__  # noqa: E402
 __all__ = [
     "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "LassoMap", "LassoProblem",
     "WeightedLassoProblem", "SparseLogisticProblem", "NonnegativeLassoProblem",
-    "ReLUEquilibriumProblem", "HypergradientResult",
+    "ReLUEquilibriumProblem", "LinearSVMProblem", "HypergradientResult",
     "MethodResult", "NotContractiveError", "SelectionCapError", "SolveResult", "Trajectory",
     "aid_cg", "aid_fp", "aid_fp_forward", "aid_gmres", "exact", "exact_jacobian",
     "fixed_point_iteration", "from_sklearn", "hypergradient", "itd", "itd_forward",

@@ -24,5 +24,7 @@ from ns_implicit.steps.affine import AffineStep
 from ns_implicit.steps.binary_logistic import BinaryLogisticStep
 from ns_implicit.steps.least_squares import LeastSquaresStep
 from ns_implicit.steps.logistic import MultinomialLogisticStep
+from ns_implicit.steps.svm_dual import SVMDualStep
 
-__all__ = ["AffineStep", "BinaryLogisticStep", "LeastSquaresStep", "MultinomialLogisticStep"]
+__all__ = ["AffineStep", "BinaryLogisticStep", "LeastSquaresStep", "MultinomialLogisticStep",
+           "SVMDualStep"]
