@@ -182,12 +182,12 @@ def test_cli_lasso_matches_the_normal_equations(tmp_path, capsys):
     _, g_ref = _on_the_support(X, y, X_val, y_val, w, lam1)
     # the CLI's inner tol 1e-12 (default) amplified by cond(G) ~ 1e2
     assert abs(out["hypergradient"][0] - g_ref) <= 1e-8 * abs(g_ref)
-    # --lam2 names the problem's hyperparameters; NSID needs a contraction: exit 2, no traceback
+    # --lam2 names the problem's hyperparameters; NSID runs on the elastic net only: exit 2
     assert main(["hypergrad", "--problem", "lasso", "--data", str(path), "--lam2", "0.1"]) == 2
     assert "--lam2 does not apply to --problem lasso" in capsys.readouterr().err
     assert main(["hypergrad", "--problem", "lasso", "--data", str(path), "--lam1", str(lam1),
                  "--method", "nsid", "--batch-size", "10"]) == 2
-    assert "lam2 > 0" in capsys.readouterr().err
+    assert "elastic-net only" in capsys.readouterr().err
 
 
 def test_cli_fit_intercept_is_the_centred_problem(tmp_path, capsys):

@@ -1,9 +1,12 @@
 """``ns-implicit hypergrad``: one hypergradient, as a table or one JSON object.
 
-``--problem`` chooses the inner problem: ``elastic-net`` (default; ``λ = (λ1, λ2)`` from
-``--lam1 --lam2``) or ``lasso`` (``λ = (λ1,)`` from ``--lam1``; ``p > n`` allowed,
-docs/theory.md §15.6). ``--fit-intercept`` adds an unpenalised intercept. ``--data FILE.npz``
-holds ``X, y, X_val, y_val``.
+``--problem`` chooses the inner problem (:mod:`ns_implicit.cli.problems`): ``elastic-net``
+(default; ``λ = (λ1, λ2)`` from ``--lam1 --lam2``), ``lasso``, ``nonneg-lasso`` and
+``sparse-logreg`` (``--lam1``), ``weighted-lasso`` (one weight per feature from
+``--lam-file F.npy``, or ``--lam1`` for all), ``svm`` (``--C``) and ``deq`` (the layer's
+weights ``θ`` from ``--lam-file``). ``--data FILE.npz`` holds ``X, y, X_val, y_val`` (labels
+±1 or 0/1 for the classifiers; ``X, y, readout`` for ``deq``: inputs, targets, readout).
+``--fit-intercept`` adds an unpenalised intercept (the least-squares problems).
 
 Contract (stable, scripted by other tools): with ``--json`` stdout holds exactly one JSON
 object with keys ``hypergradient`` (the derivatives in the order of ``lam``), ``method``, ``inner_iterations``,
@@ -24,14 +27,11 @@ import warnings
 
 import numpy as np
 
+from ns_implicit.cli.problems import DEFAULTS, PROBLEMS, build, default_arrays
 from ns_implicit.methods.registry import METHODS, method_names
 
 NAME = "hypergrad"
-HELP = "Compute the hypergradient of the validation loss (elastic net or lasso)."
-#: --problem -> (problem class path, its hyperparameter flags)
-PROBLEMS = {"elastic-net": ("ElasticNetProblem", ("lam1", "lam2")),
-            "lasso": ("LassoProblem", ("lam1",))}
-LAM2_DEFAULT = 0.002
+HELP = "Compute the hypergradient of a problem's validation loss (default: the elastic net)."
 CLI_METHODS = tuple(METHODS)  # everything the registry holds
 STOCHASTIC = method_names(("stochastic",))
 
@@ -39,11 +39,16 @@ STOCHASTIC = method_names(("stochastic",))
 def add_arguments(p):
     p.add_argument("--data", metavar="FILE.npz",
                    help="arrays X, y, X_val, y_val (default: the paper's synthetic data, seed 3)")
-    p.add_argument("--lam1", type=float, default=0.02, help="l1 weight (default 0.02)")
-    p.add_argument("--lam2", type=float, default=None,
-                   help=f"l2 weight (elastic net only; default {LAM2_DEFAULT})")
     p.add_argument("--problem", choices=tuple(PROBLEMS), default="elastic-net",
-                   help="inner problem (default elastic-net; lasso: --lam1 only, p > n allowed)")
+                   help="inner problem (default elastic-net): " + "; ".join(
+                       f"{k}: {v.describe()}" for k, v in PROBLEMS.items()))
+    p.add_argument("--lam1", type=float, default=None,
+                   help=f"l1 weight (default {DEFAULTS['lam1']})")
+    p.add_argument("--lam2", type=float, default=None,
+                   help=f"l2 weight (elastic net only; default {DEFAULTS['lam2']})")
+    p.add_argument("--C", type=float, default=None, help=f"svm only (default {DEFAULTS['C']})")
+    p.add_argument("--lam-file", metavar="F.npy",
+                   help="vector hyperparameters (weighted-lasso: one weight per feature; deq: θ)")
     p.add_argument("--fit-intercept", action="store_true",
                    help="fit an unpenalised intercept (off by default, the paper's model)")
     p.add_argument("--method", choices=CLI_METHODS, default="exact")
@@ -72,16 +77,56 @@ def add_arguments(p):
 
 
 def load_problem(path, dtype, problem="elastic-net", fit_intercept=False):
-    from ns_implicit.data.synthetic import make_sparse_regression
-    from ns_implicit.problems import elastic_net
-    cls = getattr(elastic_net, PROBLEMS[problem][0])
-    if path is None:
-        arrays = make_sparse_regression(seed=3, dtype=dtype)  # the embedded default (§12.2)
-        arrays = {k: getattr(arrays, k) for k in ("X", "y", "X_val", "y_val")}
-    else:
-        arrays = read_npz(path, ("X", "y", "X_val", "y_val"), dtype)
-    return cls(arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"],
-               fit_intercept=fit_intercept)
+    """The ``--problem`` bundle on ``--data`` (or the embedded default data)."""
+    if fit_intercept and not PROBLEMS[problem].intercept:
+        raise ValueError(f"--fit-intercept does not apply to --problem {problem} (only to the "
+                         "least-squares problems: " + ", ".join(
+                             k for k, v in PROBLEMS.items() if v.intercept) + ").")
+    arrays = (default_arrays(problem, dtype) if path is None
+              else read_npz(path, PROBLEMS[problem].keys, dtype))
+    return build(problem, arrays, fit_intercept)
+
+
+def hyperparameters(args, problem, dtype):
+    """``λ`` from the flags: the problem's scalar flags in order, or ``--lam-file``."""
+    spec = PROBLEMS[args.problem]
+    given = {k: getattr(args, k) for k in ("lam1", "lam2", "C") if getattr(args, k) is not None}
+    extra = sorted(set(given) - set(spec.scalars))
+    if extra:
+        raise ValueError(f"--{extra[0]} does not apply to --problem {args.problem} (its "
+                         f"hyperparameters: {spec.describe().split('hyperparameters ')[1]}).")
+    if spec.vector:
+        n = problem.map.n_hyper
+        if args.lam_file is not None:
+            if given:
+                raise ValueError("give either --lam-file or --lam1, not both.")
+            lam = read_npy(args.lam_file, dtype)
+            if lam.shape != (n,):
+                raise ValueError(f"--lam-file {args.lam_file} must hold a 1-D array of length "
+                                 f"{n} for --problem {args.problem}; got shape {lam.shape}.")
+            return lam
+        if not spec.scalars:
+            raise ValueError(f"--problem {args.problem} needs --lam-file F.npy (length {n}).")
+        return np.full(n, given.get("lam1", DEFAULTS["lam1"]))
+    if args.lam_file is not None:
+        raise ValueError(f"--lam-file does not apply to --problem {args.problem} (scalar "
+                         f"hyperparameters: {spec.describe().split('hyperparameters ')[1]}).")
+    return np.array([given.get(k, DEFAULTS[k]) for k in spec.scalars])
+
+
+def read_npy(path, dtype):
+    """A real 1-D-or-more array from ``path`` (a ``.npy`` file), or a ``ValueError``."""
+    import os
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--lam-file {path}: no such file.")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any failure to parse the user's bytes
+        raise ValueError(f"--lam-file {path} is not a readable .npy file "
+                         f"({type(exc).__name__}: {exc}); save it with numpy.save.") from exc
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise ValueError(f"--lam-file {path} must hold real numbers.")
+    return arr.astype(dtype)
 
 
 def read_npz(path, keys, dtype):
@@ -125,15 +170,16 @@ def check_args(args):
             raise ValueError(f"{flag} must be an integer >= {low}; got {value}.")
     if args.batches is not None and args.batches < 1:
         raise ValueError(f"--batches must be an integer >= 1; got {args.batches}.")
-    for flag, value in (("--lam1", args.lam1), ("--lam2", args.lam2), ("--tol", args.tol),
+    for flag, value in (("--lam1", args.lam1), ("--lam2", args.lam2), ("--C", args.C),
+                        ("--tol", args.tol),
                         ("--beta-mult", args.beta_mult), ("--gamma-mult", args.gamma_mult)):
         if value is not None and not np.isfinite(value):
             raise ValueError(f"{flag} must be finite; got {value}.")
     if args.tol is not None and args.tol < 0:
         raise ValueError(f"--tol must be >= 0; got {args.tol}.")
-    if args.lam2 is not None and "lam2" not in PROBLEMS[args.problem][1]:
-        raise ValueError(f"--lam2 does not apply to --problem {args.problem} (its "
-                         f"hyperparameters: {', '.join('--' + n for n in PROBLEMS[args.problem][1])}).")
+    if args.method in STOCHASTIC and args.problem != "elastic-net":
+        raise ValueError(f"--method {args.method} runs on --problem elastic-net only (the "
+                         "stochastic methods need a contraction and a minibatch oracle).")
 
 
 def run(args):
@@ -143,8 +189,7 @@ def run(args):
     if args.tol is None:
         args.tol = 1e-6 if args.float32 else 1e-12
     problem = load_problem(args.data, dtype, args.problem, args.fit_intercept)
-    values = {"lam1": args.lam1, "lam2": LAM2_DEFAULT if args.lam2 is None else args.lam2}
-    lam = np.array([values[n] for n in PROBLEMS[args.problem][1]])
+    lam = hyperparameters(args, problem, dtype)
     if args.method in STOCHASTIC:
         return run_stochastic(args, problem, lam, dtype, start)
     with warnings.catch_warnings(record=True) as caught:

@@ -1,0 +1,72 @@
+"""The problems ``ns-implicit hypergrad --problem NAME`` knows: their data arrays, their
+hyperparameters (scalar flags or a vector file) and their embedded default data."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+REGRESSION = ("X", "y", "X_val", "y_val")
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """One ``--problem``: the bundle's class (in :mod:`ns_implicit`), the ``.npz`` arrays, the
+    scalar hyperparameter flags in order, whether the hyperparameters are a vector
+    (``--lam-file``), and whether ``--fit-intercept`` applies."""
+
+    cls: str
+    keys: tuple = REGRESSION
+    scalars: tuple = ()
+    vector: bool = False
+    intercept: bool = False
+    classifier: bool = False
+
+    def describe(self):
+        hyper = ("--lam-file F.npy" + (" (or --lam1 for every weight)" if self.scalars else "")
+                 if self.vector else " ".join(f"--{s.replace('_', '-')}" for s in self.scalars))
+        return f"{', '.join(self.keys)}; hyperparameters {hyper}"
+
+
+PROBLEMS = {
+    "elastic-net": ProblemSpec("ElasticNetProblem", scalars=("lam1", "lam2"), intercept=True),
+    "lasso": ProblemSpec("LassoProblem", scalars=("lam1",), intercept=True),
+    "weighted-lasso": ProblemSpec("WeightedLassoProblem", scalars=("lam1",), vector=True,
+                                  intercept=True),
+    "nonneg-lasso": ProblemSpec("NonnegativeLassoProblem", scalars=("lam1",), intercept=True),
+    "sparse-logreg": ProblemSpec("SparseLogisticProblem", scalars=("lam1",), classifier=True),
+    "svm": ProblemSpec("LinearSVMProblem", scalars=("C",), classifier=True),
+    "deq": ProblemSpec("ReLUEquilibriumProblem", keys=("X", "y", "readout"), vector=True),
+}
+
+#: defaults of the scalar flags
+DEFAULTS = {"lam1": 0.02, "lam2": 0.002, "C": 0.01}
+
+
+def default_arrays(name, dtype):
+    """The embedded default data of a problem (no download): the paper's synthetic regression
+    (docs/theory.md §12.2, seed 3), its labels ``sign(y)`` for the classifiers; ``deq`` has
+    none (it needs the layer's weights anyway)."""
+    from ns_implicit.data.synthetic import make_sparse_regression
+
+    spec = PROBLEMS[name]
+    if spec.keys != REGRESSION:
+        raise ValueError(f"--problem {name} has no embedded default data: pass --data FILE.npz "
+                         f"with arrays {', '.join(spec.keys)}.")
+    data = make_sparse_regression(seed=3, dtype=dtype)
+    arrays = {k: getattr(data, k) for k in REGRESSION}
+    if spec.classifier:
+        arrays["y"], arrays["y_val"] = np.sign(arrays["y"]), np.sign(arrays["y_val"])
+    return arrays
+
+
+def build(name, arrays, fit_intercept):
+    """The problem bundle from its arrays."""
+    import ns_implicit
+
+    spec = PROBLEMS[name]
+    cls = getattr(ns_implicit, spec.cls)
+    if name == "deq":
+        readout = arrays["readout"]
+        return cls(arrays["X"], arrays["y"], readout, width=int(readout.shape[0]))
+    kwargs = {"fit_intercept": True} if fit_intercept else {}
+    return cls(*(arrays[k] for k in REGRESSION), **kwargs)
