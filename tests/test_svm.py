@@ -91,7 +91,7 @@ def test_primal_weights_match_scikit_learn(fitted):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # liblinear's iteration cap warning at tol 1e-12
         ref = svm.LinearSVC(C=C[0], loss="hinge", fit_intercept=False, dual=True, tol=1e-12,
-                            max_iter=10**7).fit(X, y).coef_.ravel()
+                            max_iter=10**7, random_state=0).fit(X, y).coef_.ravel()
     w = problem.weights(alpha)
     assert np.abs(w - ref).max() <= 1e-6 * np.abs(ref).max()  # both solvers at 1e-12-level
 

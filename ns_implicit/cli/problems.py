@@ -10,7 +10,7 @@ REGRESSION = ("X", "y", "X_val", "y_val")
 
 @dataclass(frozen=True)
 class ProblemSpec:
-    """One ``--problem``: the bundle's class (in :mod:`ns_implicit`), the ``.npz`` arrays, the
+    """One ``--problem``: the bundle's class (``module.Class`` in :mod:`ns_implicit.problems`), the ``.npz`` arrays, the
     scalar hyperparameter flags in order, whether the hyperparameters are a vector
     (``--lam-file``), and whether ``--fit-intercept`` applies."""
 
@@ -28,14 +28,14 @@ class ProblemSpec:
 
 
 PROBLEMS = {
-    "elastic-net": ProblemSpec("ElasticNetProblem", scalars=("lam1", "lam2"), intercept=True),
-    "lasso": ProblemSpec("LassoProblem", scalars=("lam1",), intercept=True),
-    "weighted-lasso": ProblemSpec("WeightedLassoProblem", scalars=("lam1",), vector=True,
+    "elastic-net": ProblemSpec("elastic_net.ElasticNetProblem", scalars=("lam1", "lam2"), intercept=True),
+    "lasso": ProblemSpec("elastic_net.LassoProblem", scalars=("lam1",), intercept=True),
+    "weighted-lasso": ProblemSpec("weighted_lasso.WeightedLassoProblem", scalars=("lam1",), vector=True,
                                   intercept=True),
-    "nonneg-lasso": ProblemSpec("NonnegativeLassoProblem", scalars=("lam1",), intercept=True),
-    "sparse-logreg": ProblemSpec("SparseLogisticProblem", scalars=("lam1",), classifier=True),
-    "svm": ProblemSpec("LinearSVMProblem", scalars=("C",), classifier=True),
-    "deq": ProblemSpec("ReLUEquilibriumProblem", keys=("X", "y", "readout"), vector=True),
+    "nonneg-lasso": ProblemSpec("nonneg_lasso.NonnegativeLassoProblem", scalars=("lam1",), intercept=True),
+    "sparse-logreg": ProblemSpec("sparse_logreg.SparseLogisticProblem", scalars=("lam1",), classifier=True),
+    "svm": ProblemSpec("svm.LinearSVMProblem", scalars=("C",), classifier=True),
+    "deq": ProblemSpec("deq.ReLUEquilibriumProblem", keys=("X", "y", "readout"), vector=True),
 }
 
 #: defaults of the scalar flags
@@ -61,10 +61,11 @@ def default_arrays(name, dtype):
 
 def build(name, arrays, fit_intercept):
     """The problem bundle from its arrays."""
-    import ns_implicit
+    import importlib
 
     spec = PROBLEMS[name]
-    cls = getattr(ns_implicit, spec.cls)
+    module, cls = spec.cls.rsplit(".", 1)
+    cls = getattr(importlib.import_module(f"ns_implicit.problems.{module}"), cls)
     if name == "deq":
         readout = arrays["readout"]
         return cls(arrays["X"], arrays["y"], readout, width=int(readout.shape[0]))
