@@ -342,3 +342,65 @@ def test_cli_help_shows_the_kit_defaults(capsys):
                  f"(default {kit.ATOL:g})", f"(default {kit.KINK_TOL:g})",
                  f"(default {kit.TIMEOUT:g})"):
         assert text in out, text
+
+
+# -- tie conventions ----------------------------------------------------------------------
+def test_tie_convention_is_named_at_every_exact_kink(kinky):
+    from ns_implicit.testing.convention import summarize
+
+    kinks = [inst for inst in kinky if inst.at_kink]
+    assert kinks and all(inst.vertex_activity.shape == (2, 1) for inst in kinks)
+    for m, kind in ((0.0, "inactive"), (1.0, "active"), (0.5, "interior"), (0.3, "interior")):
+        reports = [check_hypergradient(_fractional_mask_candidate(inst, m), inst)
+                   for inst in kinks]
+        assert all(r.passed for r in reports)  # the default criterion is the hull
+        assert all(r.convention.kind == kind for r in reports)
+        if kind == "interior":  # the tie derivative is recovered (round-off of the solves)
+            assert all(abs(r.convention.tie_derivative - m) <= 1e-6 for r in reports)
+            assert all(0 < r.convention.theta < 1 for r in reports)
+            strict = [check_hypergradient(_fractional_mask_candidate(inst, m), inst,
+                                          strict_vertices=True) for inst in kinks]
+            assert not any(r.passed for r in strict) and all(r.check == "vertex" for r in strict)
+            assert summarize([r.convention for r in reports]).startswith(
+                f"interior at every tie, implied tie derivative ≈ {m:.2f}")
+        else:
+            strict = [check_hypergradient(_fractional_mask_candidate(inst, m), inst,
+                                          strict_vertices=True) for inst in kinks]
+            assert all(r.passed for r in strict)
+            assert summarize([r.convention for r in reports]).startswith(
+                f"picks the {kind} vertex at every tie")
+
+
+def test_cli_reports_the_convention_and_strict_vertices_fails_a_split_tie(tmp_path, monkeypatch,
+                                                                         capsys):
+    module = tmp_path / "half_tie.py"
+    module.write_text(
+        "import numpy as np\n"
+        "from ns_implicit.testing.examples import numpy_implicit as ex\n"
+        "def backend(X, y, X_val, y_val, lam1, lam2, weight=0.5):\n"
+        "    n, p = X.shape\n"
+        "    H, b = X.T @ X / n, X.T @ y / n\n"
+        "    L, mu = ex.spectrum(H, n)\n"
+        "    g = 2.0 / (L + mu + 2.0 * lam2)\n"
+        "    w = ex.solve_inner(H, b, lam1, lam2, g, tol=1e-15)\n"
+        "    grad = H @ w - b + lam2 * w\n"
+        "    u = w - g * grad\n"
+        "    tie = np.abs(np.abs(u) - g * lam1) <= 1e-9 * g * lam1  # a tie, to round-off\n"
+        "    m = np.where(tie, weight, (np.abs(u) > g * lam1).astype(float))\n"
+        "    s = np.sign(u)\n"
+        "    A = m[:, None] * (np.eye(p) - g * (H + lam2 * np.eye(p)))\n"
+        "    B = np.column_stack([-g * m * s, m * (-g * w + g**2 * grad + g**2 * lam1 * s)])\n"
+        "    v = np.linalg.solve((np.eye(p) - A).T, X_val.T @ (X_val @ w - y_val) / len(y_val))\n"
+        "    return B.T @ v\n"
+        "def inactive(*args):\n"
+        "    return backend(*args, weight=0.0)\n")
+    monkeypatch.chdir(tmp_path)
+    args = ["check-backend", "--near-kinks", "--examples", "8", "--seed", "0"]
+    assert main([*args, "half_tie:backend"]) == 0
+    out = capsys.readouterr().out
+    assert ("tie convention at exact kinks: interior at every tie, implied tie derivative "
+            "≈ 0.50") in out
+    assert main([*args, "--strict-vertices", "half_tie:backend"]) == 1
+    assert "not a vertex (strict_vertices)" in capsys.readouterr().out
+    assert main([*args, "--strict-vertices", "half_tie:inactive"]) == 0
+    assert "picks the inactive vertex at every tie" in capsys.readouterr().out

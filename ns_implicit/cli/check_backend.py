@@ -34,6 +34,9 @@ def add_arguments(p):
     p.add_argument("--kink-set", choices=("implicit", "fixed-point"), default="implicit",
                    help="set an answer at a kink must lie in: the implicit set (10) (default) "
                         "or the larger fixed-point set (11) reached by unrolled differentiation")
+    p.add_argument("--strict-vertices", action="store_true",
+                   help="at an exact kink the answer must be a vertex of the implicit set (a "
+                        "definite tie convention), not an interior point")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed per call (default 10)")
 
@@ -97,7 +100,7 @@ def run(args):
     reports = kit.check_backend(candidate, examples=args.examples, seed=args.seed,
                                 near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
                                 kink_tol=args.kink_tol, timeout=args.timeout,
-                                kink_set=args.kink_set)
+                                kink_set=args.kink_set, strict_vertices=args.strict_vertices)
     print(f"ns-implicit check-backend {args.target}: {len(reports)} "
           f"{'kink/near-kink' if args.near_kinks else 'generic'} instances, seed {args.seed}")
     print(format_table(reports))
@@ -108,6 +111,10 @@ def run(args):
     for i, r in enumerate(reports, 1):
         if not r.passed and r.check != "not-run":
             print(f"\n--- instance {i} ---\n{r}")
+    if args.near_kinks:
+        from ns_implicit.testing.convention import summarize
+        print("\ntie convention at exact kinks: "
+              + summarize([r.convention for r in reports if r.instance.at_kink]))
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
     print(f"\n{len(reports) - len(failed)} of {len(reports)} instances passed"
           + (f"; failures by check: {summary}" if summary else ""))

@@ -21,6 +21,9 @@ Two checks, chosen by the instance:
   located against the larger fixed-point set (11), where unrolled differentiation (ITD)
   converges at a kink when the iterates approach the tie from alternating sides (docs/theory.md §6,
   Lemma 3.2 (c)); ``kink_set="fixed-point"`` makes that the pass criterion.
+  Every kink report also names the answer's tie convention (``report.convention``: the inactive
+  or the active vertex, or an interior point with its tie weight θ; see
+  :mod:`ns_implicit.testing.convention`); ``strict_vertices=True`` fails an interior answer.
 
 A candidate that raises, returns something that is not a float array, the wrong shape, NaN /
 inf, or no answer within ``timeout`` seconds fails with that reason (see
@@ -34,6 +37,7 @@ import numpy as np
 from ns_implicit._validation import check_positive_float, check_positive_int
 from ns_implicit.theory.conservative import distance_to_hull, nearest_point_in_hull
 from ns_implicit.testing._call import call_with_timeout
+from ns_implicit.testing.convention import classify
 from ns_implicit.testing.instance import Instance
 
 #: Default relative tolerance at generic points. The reference is exact to ~1e-12 (closed-form
@@ -57,7 +61,7 @@ DEFAULT_EXAMPLES = 20
 #: unrolled differentiation converges (docs/theory.md §6, Lemma 3.2 (c)).
 KINK_SETS = ("implicit", "fixed-point")
 FAILURES = ("raised", "wrong-type", "wrong-shape", "non-finite", "timeout", "not-run")
-CHECKS = ("relative-error", "conservative-set", "fixed-point-set") + FAILURES
+CHECKS = ("relative-error", "conservative-set", "fixed-point-set", "vertex") + FAILURES
 
 
 @dataclass
@@ -78,6 +82,7 @@ class CheckReport:
     tolerance: float = float("nan")
     seconds: float = 0.0
     detail: str = ""
+    convention: object = None  # the TieConvention of an answer at a kink
 
     def __str__(self):
         inst = self.instance
@@ -129,7 +134,7 @@ def _tolerances(rtol, atol, kink_tol, timeout):
             check_positive_float(timeout, "timeout"))
 
 
-def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
+def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds, strict_vertices=False):
     V, F = instance.vertices, instance.fixed_point_vertices
     scale = float(np.max(np.linalg.norm(np.vstack([V, F]), axis=1)))
     tol = atol + kink_tol * scale
@@ -143,9 +148,14 @@ def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
     else:
         passed, error, tol, check = d_fix <= fix_tol, d_fix, fix_tol, "fixed-point-set"
     _, weights = nearest_point_in_hull(got, V)
+    convention = classify(got, V, instance.vertex_activity, tol, instance.tie_beta)
     if inside_imp:
-        message = (f"inside the implicit conservative set (10): hull weights "
+        message = (f"inside the implicit conservative set (10): {convention}; hull weights "
                    f"{np.round(weights, 4).tolist()} on the vertices")
+        if strict_vertices and convention.kind == "interior":
+            passed, check = False, "vertex"
+            error = float(np.min(np.linalg.norm(V - got, axis=1)))
+            message += " — not a vertex (strict_vertices)"
     else:
         message = f"outside the implicit conservative set (10) by {d_imp:.3e}"
         if d_fix <= fix_tol:
@@ -155,7 +165,7 @@ def _check_at_kink(instance, got, atol, kink_tol, kink_set, seconds):
         else:
             message += f"; also {d_fix:.3e} from the fixed-point set (11)"
     return CheckReport(instance, passed, check, message, got=got, error=error, tolerance=tol,
-                       seconds=seconds)
+                       seconds=seconds, convention=convention)
 
 
 def _check_kink_set(kink_set):
@@ -164,9 +174,10 @@ def _check_kink_set(kink_set):
 
 
 def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL,
-                        timeout=TIMEOUT, kink_set="implicit"):
+                        timeout=TIMEOUT, kink_set="implicit", strict_vertices=False):
     """Call ``candidate`` on ``instance`` and compare; returns a :class:`CheckReport` (never
-    raises for a misbehaving candidate)."""
+    raises for a misbehaving candidate). ``strict_vertices``: at a kink the answer must be a
+    vertex of the implicit set (a definite tie convention), not an interior point."""
     if not callable(candidate):
         raise TypeError(f"candidate must be callable as candidate(X, y, X_val, y_val, lam1, "
                         f"lam2); got {type(candidate).__name__}.")
@@ -195,7 +206,8 @@ def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=K
     if not np.all(np.isfinite(got)):
         return report("non-finite", "the answer contains NaN or inf", got=got)
     if instance.at_kink:
-        return _check_at_kink(instance, got, atol, kink_tol, kink_set, out.seconds)
+        return _check_at_kink(instance, got, atol, kink_tol, kink_set, out.seconds,
+                              bool(strict_vertices))
     error = float(np.linalg.norm(got - instance.expected))
     tol = atol + rtol * float(np.linalg.norm(instance.expected))
     passed = error <= tol
@@ -207,7 +219,7 @@ def check_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=K
 
 
 def assert_hypergradient_close(candidate, instance, *, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL,
-                               timeout=TIMEOUT, kink_set="implicit"):
+                               timeout=TIMEOUT, kink_set="implicit", strict_vertices=False):
     """Assert that ``candidate`` agrees with our hypergradient on ``instance``.
 
     Raises :class:`HypergradientMismatch` (an ``AssertionError``) carrying a readable report:
@@ -215,7 +227,8 @@ def assert_hypergradient_close(candidate, instance, *, rtol=RTOL, atol=ATOL, kin
     which check failed. Returns the :class:`CheckReport` when it passes.
     """
     report = check_hypergradient(candidate, instance, rtol=rtol, atol=atol, kink_tol=kink_tol,
-                                 timeout=timeout, kink_set=kink_set)
+                                 timeout=timeout, kink_set=kink_set,
+                                 strict_vertices=strict_vertices)
     if not report.passed:
         raise HypergradientMismatch(report)
     return report
@@ -223,7 +236,7 @@ def assert_hypergradient_close(candidate, instance, *, rtol=RTOL, atol=ATOL, kin
 
 def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=0,
                   near_kink=False, rtol=RTOL, atol=ATOL, kink_tol=KINK_TOL, timeout=TIMEOUT,
-                  kink_set="implicit"):
+                  kink_set="implicit", strict_vertices=False):
     """Check ``candidate`` on ``instances`` (default: :func:`sample_instances` with
     ``examples``, ``seed``, ``near_kink``); returns one :class:`CheckReport` per instance.
 
@@ -243,7 +256,8 @@ def check_backend(candidate, instances=None, *, examples=DEFAULT_EXAMPLES, seed=
                                        "skipped: an earlier call timed out and may still run"))
             continue
         rep = check_hypergradient(candidate, inst, rtol=rtol, atol=atol, kink_tol=kink_tol,
-                                  timeout=timeout, kink_set=kink_set)
+                                  timeout=timeout, kink_set=kink_set,
+                                  strict_vertices=strict_vertices)
         timed_out = rep.check == "timeout"
         reports.append(rep)
     return reports

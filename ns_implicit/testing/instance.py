@@ -64,6 +64,10 @@ class Instance:
         point of the set's hull lies from their hull; None and NaN elsewhere.
     q : contraction factor of the ISTA map at ``λ``.
     spec : the :class:`InstanceSpec` that rebuilds this instance.
+    vertex_activity : at a kink, ``(N, len(ties))`` 0/1: which tied coordinates each vertex
+        takes as active (:mod:`ns_implicit.testing.convention`); None elsewhere.
+    tie_beta : with exactly one tie, ``β = rᵀ(I - A_0)⁻¹e_j`` that converts a position on the
+        vertex segment into the implied tie derivative (:mod:`ns_implicit.testing.convention`).
     """
 
     X: np.ndarray
@@ -81,6 +85,8 @@ class Instance:
     fixed_point_radius: float
     q: float
     spec: InstanceSpec
+    vertex_activity: np.ndarray = None
+    tie_beta: float = float("nan")
 
     @property
     def at_kink(self):

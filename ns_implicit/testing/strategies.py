@@ -246,12 +246,24 @@ def _hull_vertices(points):
 def _kink_sets(problem, phi, w):
     """Vertex hypergradients of the implicit set (10) and of the inner approximation of the
     fixed-point set (11) with its certified radius (docs/theory.md §6; :mod:`ns_implicit.theory.sets`)."""
-    from ns_implicit.theory.sets import fixed_point_set, implicit_jacobians
+    from ns_implicit.theory.sets import (fixed_point_set, implicit_jacobians,
+                                         selection_matrices, selections)
     vertices = _hypergradients(problem, w, implicit_jacobians(phi, w, MAX_VERTICES))
+    ties = phi.G.ties(phi.inner_point(w), phi.lam_G, phi.gamma)  # the operator's own test
+    activity = np.array([[int(np.isin(t, s.rows)) for t in ties]
+                         for s in selections(phi, w, MAX_VERTICES)])  # the same order
+    beta = float("nan")
+    if len(ties) == 1 and len(activity) == 2:  # A_1 - A_0 = e_j rᵀ: β = rᵀ(I - A_0)⁻¹e_j
+        A, _ = selection_matrices(phi, w, MAX_VERTICES)
+        i0, i1, j = int(np.argmin(activity[:, 0])), int(np.argmax(activity[:, 0])), int(ties[0])
+        e = np.zeros(phi.dim)
+        e[j] = 1.0
+        beta = float(A[i1][j] @ np.linalg.solve(np.eye(phi.dim) - A[i0], e))
     elements, radius = fixed_point_set(phi, w, cap=FIXED_POINT_CAP)
     # ‖Jᵀg - J'ᵀg‖ <= ‖J - J'‖_F ‖g‖ turns the Frobenius radius into one for hypergradients.
     fp_radius = float(radius) * float(np.linalg.norm(problem.outer.grad_w(w)))
-    return vertices, _hull_vertices(_hypergradients(problem, w, elements)), fp_radius
+    return (vertices, _hull_vertices(_hypergradients(problem, w, elements)), fp_radius,
+            activity, beta)
 
 
 def build_instance(spec):
@@ -288,10 +300,10 @@ def build_instance(spec):
         warnings.simplefilter("ignore", EarlyStopWarning)
         res = problem.hypergradient(lam, method="exact", w0=w, inner_iters=0)
     expected = np.asarray(res.value, dtype=np.float64)
-    fp_vertices, fp_radius = None, float("nan")
+    fp_vertices, fp_radius, activity, beta = None, float("nan"), None, float("nan")
     if ties:
         try:
-            vertices, fp_vertices, fp_radius = _kink_sets(problem, phi, w)
+            vertices, fp_vertices, fp_radius, activity, beta = _kink_sets(problem, phi, w)
         except SelectionCapError:
             return None
         if len(vertices) < 2:
@@ -306,7 +318,8 @@ def build_instance(spec):
     return Instance(X=X, y=y, X_val=X_val, y_val=y_val, lam=np.asarray(lam, np.float64), w=w,
                     expected=expected, kind=kind, kink_margin=margin, ties=tuple(ties),
                     vertices=vertices, fixed_point_vertices=fp_vertices,
-                    fixed_point_radius=fp_radius, q=float(phi.q), spec=spec)
+                    fixed_point_radius=fp_radius, q=float(phi.q), spec=spec,
+                    vertex_activity=activity, tie_beta=beta)
 
 
 def _move_to_kink(problem, path, lam1_0, lam2, spec):
