@@ -19,6 +19,7 @@ QUICKEST = {
     "check_bounds.py": ["--instances", "4", "--iters", "20", "--workers", "1", "--out", "{out}"],
     "bench_weighted_lasso.py": ["--n", "50", "--p", "200", "--repeats", "1"],
     "claims.py": [],
+    "tie_conventions.py": [],
     "nsid_rates.py": ["--seeds", "2"],
 }
 
