@@ -97,3 +97,40 @@ def kink_margin(phi, w):
 @pytest.fixture
 def small_problem():
     return make_problem()
+
+
+#: The methods checked against ``exact`` on every problem: the implicit ones at the solution,
+#: the unrolled ones through ``problem.hypergradient`` (they solve their own trajectory).
+IMPLICIT_METHODS = ("aid-cg", "aid-fp", "aid-gmres")
+UNROLLED_METHODS = ("itd", "itd-forward")
+
+
+def assert_method_reaches_exact(problem, lam, w, method, rtol=1e-8, tol=1e-12):
+    """``method`` reaches ``exact`` at the solution ``w`` to ``rtol`` with ``converged`` (tol
+    ``1e-12`` on the adjoint system times its conditioning 1/(1 - q_S) <= ~1e3 gives 1e-9), and
+    an implicit method with a budget of one step does not claim convergence."""
+    from ns_implicit import exact
+    from ns_implicit.methods.registry import METHODS
+
+    ref = exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
+    if method in UNROLLED_METHODS:
+        res = problem.hypergradient(lam, method=method, tol=tol, inner_iters=2_000_000)
+    else:
+        phi, u = problem.map.at(lam), problem.outer.grad_w(w)
+        res = METHODS[method].run(phi, w, u, iters=100_000, tol=tol)
+        assert not METHODS[method].run(phi, w, u, iters=1, tol=tol).converged
+    assert res.converged
+    assert np.linalg.norm(res.value - ref) <= rtol * np.linalg.norm(ref)
+
+
+def sparse_regression_p_gt_n(seed, n, p, k, n_val=100, dtype=np.float64):
+    """``(X, y, X_val, y_val)``: i.i.d. Gaussian designs (``p`` may exceed ``n``), ``k`` true
+    features with weights ``2 z``, noise 0.1 on both splits."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    beta = np.zeros(p)
+    beta[:k] = 2.0 * rng.standard_normal(k)
+    y = X @ beta + 0.1 * rng.standard_normal(n)
+    X_val = rng.standard_normal((n_val, p))
+    y_val = X_val @ beta + 0.1 * rng.standard_normal(n_val)
+    return tuple(a.astype(dtype) for a in (X, y, X_val, y_val))

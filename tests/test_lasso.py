@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
+from conftest import sparse_regression_p_gt_n
 from ns_implicit.methods.registry import METHODS
 from ns_implicit.maps.stochastic import StochasticCompositeMap
 from ns_implicit.theory.constants import elastic_net_constants
@@ -16,13 +17,7 @@ N, P, K = 60, 300, 10  # p > n, 10 true features
 
 
 def _data(seed=0, n=N, p=P, k=K):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    beta = np.zeros(p)
-    beta[:k] = 2.0 * rng.standard_normal(k)
-    y = X @ beta + 0.1 * rng.standard_normal(n)
-    X_val = rng.standard_normal((100, p))
-    return X, y, X_val, X_val @ beta + 0.1 * rng.standard_normal(100)
+    return sparse_regression_p_gt_n(seed, n, p, k)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
-from ns_implicit.methods.registry import METHODS
+from conftest import IMPLICIT_METHODS, UNROLLED_METHODS, assert_method_reaches_exact
 from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
 
 N, P = 50, 120
@@ -52,18 +52,7 @@ def test_exact_equals_central_differences_at_a_certified_point(fitted):
     assert abs(g - fd) <= 1e-7 * abs(g)  # round-off of E/h only
 
 
-@pytest.mark.parametrize("method", ["aid-cg", "aid-fp", "aid-gmres"])
+@pytest.mark.parametrize("method", IMPLICIT_METHODS + UNROLLED_METHODS)
 def test_every_method_reaches_exact(fitted, method):
     problem, lam, w = fitted
-    phi, u = problem.map.at(lam), problem.outer.grad_w(w)
-    ref = ni.exact(phi, w, u).value[0]
-    res = METHODS[method].run(phi, w, u, iters=100_000, tol=1e-12)
-    assert res.converged and abs(res.value[0] - ref) <= 1e-8 * abs(ref)
-
-
-@pytest.mark.parametrize("method", ["itd", "itd-forward"])
-def test_unrolled_methods_reach_exact(fitted, method):
-    problem, lam, w = fitted
-    ref = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value[0]
-    res = problem.hypergradient(lam, method=method, tol=1e-12, inner_iters=1_000_000)
-    assert res.converged and abs(res.value[0] - ref) <= 1e-8 * abs(ref)
+    assert_method_reaches_exact(problem, lam, w, method)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
-from ns_implicit.methods.registry import METHODS
+from conftest import IMPLICIT_METHODS, UNROLLED_METHODS, assert_method_reaches_exact
 from ns_implicit.maps.stochastic import StochasticCompositeMap
 from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
 
@@ -93,22 +93,10 @@ def test_exact_equals_finite_differences_at_certified_points(lam2):
         assert abs(g[k] - fd) <= 1e-7 * abs(g[k])
 
 
-@pytest.mark.parametrize("method", ["aid-cg", "aid-fp", "aid-gmres"])
+@pytest.mark.parametrize("method", IMPLICIT_METHODS + UNROLLED_METHODS)
 def test_every_method_reaches_exact(fitted, method):
     problem, lam, w = fitted
-    phi, u = problem.map.at(lam), problem.outer.grad_w(w)
-    ref = ni.exact(phi, w, u).value
-    res = METHODS[method].run(phi, w, u, iters=100_000, tol=1e-12)
-    assert res.converged and abs(res.value[0] - ref[0]) <= 1e-8 * abs(ref[0])
-    assert not METHODS[method].run(phi, w, u, iters=1, tol=1e-12).converged
-
-
-@pytest.mark.parametrize("method", ["itd", "itd-forward"])
-def test_unrolled_methods_reach_exact(fitted, method):
-    problem, lam, w = fitted
-    ref = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
-    res = problem.hypergradient(lam, method=method, tol=1e-12, inner_iters=1_000_000)
-    assert res.converged and abs(res.value[0] - ref[0]) <= 1e-8 * abs(ref[0])
+    assert_method_reaches_exact(problem, lam, w, method)
 
 
 def test_labels_dtypes_and_refusals():

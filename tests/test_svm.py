@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
-from ns_implicit.methods.registry import METHODS
+from conftest import IMPLICIT_METHODS, UNROLLED_METHODS, assert_method_reaches_exact
 from ns_implicit.problems.svm import LinearSVMProblem
 
 N, P = 60, 10
@@ -67,21 +67,10 @@ def test_exact_equals_five_point_differences_at_a_certified_point(fitted):
     assert abs(g - fd) <= 1e-7 * abs(g)  # O(h⁴) truncation + round-off eps·E/h
 
 
-@pytest.mark.parametrize("method", ["aid-cg", "aid-fp", "aid-gmres"])
+@pytest.mark.parametrize("method", IMPLICIT_METHODS + UNROLLED_METHODS)
 def test_every_method_reaches_exact(fitted, method):
     problem, C, alpha = fitted
-    phi, u = problem.map.at(C), problem.outer.grad_w(alpha)
-    ref = ni.exact(phi, alpha, u).value[0]
-    res = METHODS[method].run(phi, alpha, u, iters=100_000, tol=1e-12)
-    assert res.converged and abs(res.value[0] - ref) <= 1e-8 * abs(ref)
-
-
-@pytest.mark.parametrize("method", ["itd", "itd-forward"])
-def test_unrolled_methods_reach_exact(fitted, method):
-    problem, C, alpha = fitted
-    ref = ni.exact(problem.map.at(C), alpha, problem.outer.grad_w(alpha)).value[0]
-    res = problem.hypergradient(C, method=method, tol=1e-12, inner_iters=2_000_000)
-    assert res.converged and abs(res.value[0] - ref) <= 1e-8 * abs(ref)
+    assert_method_reaches_exact(problem, C, alpha, method)
 
 
 def test_primal_weights_match_scikit_learn(fitted):

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import ns_implicit as ni
-from ns_implicit.methods.registry import METHODS
+from conftest import (IMPLICIT_METHODS, UNROLLED_METHODS, assert_method_reaches_exact,
+                      sparse_regression_p_gt_n)
 from ns_implicit.solvers.fixed_point import Trajectory
 from ns_implicit.theory.sets import implicit_jacobians, selections
 
@@ -15,14 +16,7 @@ N, P = 40, 80
 
 
 def _data(seed=0, n=N, p=P, k=6, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p))
-    beta = np.zeros(p)
-    beta[:k] = 2.0 * rng.standard_normal(k)
-    y = X @ beta + 0.1 * rng.standard_normal(n)
-    X_val = rng.standard_normal((100, p))
-    y_val = X_val @ beta + 0.1 * rng.standard_normal(100)
-    return tuple(a.astype(dtype) for a in (X, y, X_val, y_val))
+    return sparse_regression_p_gt_n(seed, n, p, k, dtype=dtype)
 
 
 @pytest.fixture(scope="module")
@@ -65,24 +59,10 @@ def test_exact_equals_central_differences_at_certified_points(setting):
         assert abs(g[j] - fd) <= 1e-7 * np.abs(g).max()  # round-off of E/h and of the solves
 
 
-@pytest.mark.parametrize("method", ["aid-cg", "aid-fp", "aid-gmres"])
+@pytest.mark.parametrize("method", IMPLICIT_METHODS + UNROLLED_METHODS)
 def test_every_method_reaches_exact(setting, method):
     problem, lam, w = setting
-    phi, u = problem.map.at(lam), problem.outer.grad_w(w)
-    ref = ni.exact(phi, w, u).value
-    res = METHODS[method].run(phi, w, u, iters=100_000, tol=1e-12)
-    assert res.converged
-    assert np.linalg.norm(res.value - ref) <= 1e-8 * np.linalg.norm(ref)
-    assert not METHODS[method].run(phi, w, u, iters=1, tol=1e-12).converged
-
-
-@pytest.mark.parametrize("method", ["itd", "itd-forward"])
-def test_unrolled_methods_reach_exact(setting, method):
-    problem, lam, w = setting
-    ref = ni.exact(problem.map.at(lam), w, problem.outer.grad_w(w)).value
-    res = problem.hypergradient(lam, method=method, tol=1e-12, inner_iters=1_000_000)
-    assert res.converged
-    assert np.linalg.norm(res.value - ref) <= 1e-8 * np.linalg.norm(ref)
+    assert_method_reaches_exact(problem, lam, w, method)
 
 
 def _tie(problem, lam, w):

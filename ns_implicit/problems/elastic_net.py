@@ -15,8 +15,10 @@ import numpy as np
 
 from ns_implicit._validation import as_float_array, check_hyperparameters
 from ns_implicit.errors import NonFiniteError
+from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.maps.elastic_net import ElasticNetMap, LassoMap
 from ns_implicit.problems.base import BilevelProblem
+from ns_implicit.steps.least_squares import LeastSquaresStep
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.data.synthetic import make_sparse_regression
 
@@ -145,3 +147,23 @@ class LassoProblem(ElasticNetProblem):
     @staticmethod
     def _make_map(X, y, step, **kwargs):
         return LassoMap(X, y, **kwargs)
+
+
+class LeastSquaresCompositeProblem(ElasticNetProblem):
+    """A nonsmooth operator after the least-squares step ``γ = 1/(L + λ2)`` (``p > n`` accepted,
+    docs/theory.md §15.6): the shared set-up of the weighted and the nonnegative lasso, whose
+    subclasses name the operator in :meth:`_operator`. ``lam2``: a fixed ridge weight (default
+    0) or None (one more hyperparameter, last)."""
+
+    def __init__(self, X, y, X_val, y_val, *, lam2=0.0, gram="auto", tie_active=False,
+                 fit_intercept=False):
+        self._lam2 = lam2
+        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
+                         fit_intercept=fit_intercept)
+
+    def _make_map(self, X, y, step, gram, tie_active):
+        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2)
+        return CompositeMap(self._operator(T.dim, tie_active), T)
+
+    def _operator(self, dim, tie_active):
+        raise NotImplementedError

@@ -6,13 +6,11 @@ fixed point of nonnegative soft-thresholding after the least-squares step
 
 import numpy as np
 
-from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.operators.nonnegative import NonnegativeSoftThreshold
-from ns_implicit.problems.elastic_net import ElasticNetProblem
-from ns_implicit.steps.least_squares import LeastSquaresStep
+from ns_implicit.problems.elastic_net import LeastSquaresCompositeProblem
 
 
-class NonnegativeLassoProblem(ElasticNetProblem):
+class NonnegativeLassoProblem(LeastSquaresCompositeProblem):
     """Training data, validation data and the nonnegative-lasso map, bundled.
 
     Parameters
@@ -24,15 +22,8 @@ class NonnegativeLassoProblem(ElasticNetProblem):
         unconstrained and unpenalised).
     """
 
-    def __init__(self, X, y, X_val, y_val, *, lam2=0.0, gram="auto", tie_active=False,
-                 fit_intercept=False):
-        self._lam2 = lam2
-        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
-                         fit_intercept=fit_intercept)
-
-    def _make_map(self, X, y, step, gram, tie_active):
-        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2)
-        return CompositeMap(NonnegativeSoftThreshold(tie_active=tie_active), T)
+    def _operator(self, dim, tie_active):
+        return NonnegativeSoftThreshold(tie_active=tie_active)
 
     @property
     def lam1_max(self):

@@ -13,13 +13,11 @@ Hyperparameters: ``λ = (λ_1, …, λ_p)``; with ``lam2=None`` the ridge weight
 
 import numpy as np
 
-from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.operators.weighted_soft_threshold import WeightedSoftThreshold
-from ns_implicit.problems.elastic_net import ElasticNetProblem
-from ns_implicit.steps.least_squares import LeastSquaresStep
+from ns_implicit.problems.elastic_net import LeastSquaresCompositeProblem
 
 
-class WeightedLassoProblem(ElasticNetProblem):
+class WeightedLassoProblem(LeastSquaresCompositeProblem):
     """Training data, validation data and the weighted-lasso map, bundled.
 
     Parameters
@@ -31,15 +29,8 @@ class WeightedLassoProblem(ElasticNetProblem):
         :class:`~ns_implicit.problems.elastic_net.ElasticNetProblem`.
     """
 
-    def __init__(self, X, y, X_val, y_val, *, lam2=0.0, gram="auto", tie_active=False,
-                 fit_intercept=False):
-        self._lam2 = lam2
-        super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
-                         fit_intercept=fit_intercept)
-
-    def _make_map(self, X, y, step, gram, tie_active):
-        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2)
-        return CompositeMap(WeightedSoftThreshold(T.dim, tie_active=tie_active), T)
+    def _operator(self, dim, tie_active):
+        return WeightedSoftThreshold(dim, tie_active=tie_active)
 
     @property
     def lam_max(self):

@@ -17,8 +17,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
 
-from ns_implicit._validation import as_float_array, check_positive_float
 from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps._common import (RidgeLinearization, RidgeWeight, check_design,
+                                       check_step_rule)
 from ns_implicit.steps.least_squares import _extreme_eigenvalues
 
 
@@ -31,7 +32,7 @@ def signed_labels(y, name="y"):
     return np.where(y > 0, 1.0, -1.0).astype(y.dtype)
 
 
-class BinaryLogisticStep:
+class BinaryLogisticStep(RidgeWeight):
     """Inner map ``T`` of sparse logistic regression (docs/theory.md §15.7).
 
     Parameters
@@ -43,24 +44,9 @@ class BinaryLogisticStep:
     """
 
     def __init__(self, X, y, step="lipschitz", lam2=0.0):
-        X = as_float_array(X, "X", ndim=2, allow_sparse=True)
-        y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
-        n, p = X.shape
-        if n == 0 or p == 0:
-            raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
-        if y.shape[0] != n:
-            raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
-                             f"y has {y.shape[0]} entries.")
-        if isinstance(step, str):
-            if step != "lipschitz":
-                raise ValueError(f"step must be 'lipschitz' or a positive float; got {step!r}.")
-            self.fixed_step = None
-        else:
-            self.fixed_step = check_positive_float(step, "step")
-        self.fixed_lam2 = None if lam2 is None else check_positive_float(lam2, "lam2",
-                                                                          strict=False)
-        self.n_params = 1 if lam2 is None else 0
-        self.param_names = ("lam2",) if lam2 is None else ()
+        X, y, n, p = check_design(X, y)
+        self.fixed_step, _ = check_step_rule(step, ("lipschitz",))
+        self._init_ridge(lam2)
         self.X, self.y, self.n, self.p, self.dtype = X, signed_labels(y), n, p, X.dtype
         L, _ = _extreme_eigenvalues(X, None)
         self.L = L / 4.0  # the curvature bound of ℓ: d <= 1/4
@@ -71,10 +57,6 @@ class BinaryLogisticStep:
 
     def check_params(self, lam_T):
         return lam_T
-
-    def ridge(self, lam_T):
-        """``λ2``: the hyperparameter ``λ_T[0]`` or the fixed value."""
-        return lam_T[0] if self.fixed_lam2 is None else self.fixed_lam2
 
     def step_size(self, lam2):
         """``(γ, dγ/dλ2)``: ``1/(L/4 + λ2)`` with ``-γ²`` (0 for a fixed ``λ2``), or the fixed step."""
@@ -143,10 +125,8 @@ class BinaryLogisticStepAt:
         return BinaryLogisticLinearization(self, w)
 
 
-class BinaryLogisticLinearization:
+class BinaryLogisticLinearization(RidgeLinearization):
     """``T`` and its derivatives at one point (module docstring)."""
-
-    symmetric = True  # ∂_wT
 
     def __init__(self, step_at, w):
         s = step_at.step
@@ -166,13 +146,6 @@ class BinaryLogisticLinearization:
         return x - self.gamma * (self._hessian_vector(x) + self.lam2 * x)
 
     vjp_w = jvp_w  # ∂_wT is symmetric
-
-    def jvp_lam(self, y):
-        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
-
-    def vjp_lam(self, v):
-        n = self.step.n_params
-        return np.full(n, float(self.dT_dlam2 @ v) if n else 0.0, dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``∂_wT[S, S] = I - γ(X_Sᵀ diag(d) X_S/n + λ2 I)``."""

@@ -11,8 +11,9 @@ Two paths compute ``∇f(w)``: a Gram path (``H``, ``b = Xᵀy/n`` formed once, 
 import numpy as np
 import scipy.sparse as sp
 
-from ns_implicit._validation import as_float_array, check_positive_float
 from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps._common import (RidgeLinearization, RidgeWeight, check_design,
+                                       check_step_rule)
 from ns_implicit.kernels.least_squares import (gather_block, gram_linearize, gram_matvec,
                                                gram_soft_threshold_jvp,
                                                gram_soft_threshold_step,
@@ -44,7 +45,7 @@ def _extreme_eigenvalues(X, H):
     return float(L), 0.0
 
 
-class LeastSquaresStep:
+class LeastSquaresStep(RidgeWeight):
     """Inner map ``T`` of the elastic net (docs/theory.md §11.2): a gradient step on
     ``‖Xw - y‖²/(2n) + (λ2/2)‖w‖²``.
 
@@ -73,25 +74,9 @@ class LeastSquaresStep:
     """
 
     def __init__(self, X, y, step="paper", gram="auto", lam2=None):
-        X = as_float_array(X, "X", ndim=2, allow_sparse=True)
-        y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
-        n, p = X.shape
-        if n == 0 or p == 0:
-            raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
-        if y.shape[0] != n:
-            raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
-                             f"y has {y.shape[0]} entries.")
-        if isinstance(step, str):
-            if step not in ("paper", "lipschitz"):
-                raise ValueError(f"step must be 'paper', 'lipschitz' or a positive float; got "
-                                 f"{step!r}.")
-            self.fixed_step, self.step_rule = None, step
-        else:
-            self.fixed_step, self.step_rule = check_positive_float(step, "step"), "fixed"
-        self.fixed_lam2 = None if lam2 is None else check_positive_float(lam2, "lam2",
-                                                                          strict=False)
-        self.n_params = 1 if lam2 is None else 0
-        self.param_names = ("lam2",) if lam2 is None else ()
+        X, y, n, p = check_design(X, y)
+        self.fixed_step, self.step_rule = check_step_rule(step, ("paper", "lipschitz"))
+        self._init_ridge(lam2)
         if gram == "auto":
             gram = (p <= n) and not sp.issparse(X)
         self.X, self.y, self.n, self.p = X, y, n, p
@@ -110,10 +95,6 @@ class LeastSquaresStep:
         self.L, self.mu = _extreme_eigenvalues(X, self.H)
 
     # -- step size and contraction (docs/theory.md §11.2) ---------------------------------
-    def ridge(self, lam_T):
-        """``λ2``: the hyperparameter ``λ_T[0]`` or the fixed value."""
-        return lam_T[0] if self.fixed_lam2 is None else self.fixed_lam2
-
     def step_size(self, lam2):
         """``(γ, dγ/dλ2)``: the paper's ``2/(L + μ + 2λ2)`` or ``1/(L + λ2)``, both with
         derivative ``-γ²`` (0 when ``λ2`` is fixed), or the fixed step."""
@@ -288,14 +269,12 @@ def _constants(step, lam2):
     return step.dtype.type(gamma), step.dtype.type(dgamma), gram_lam2
 
 
-class LeastSquaresLinearization:
+class LeastSquaresLinearization(RidgeLinearization):
     """``T`` and its derivatives at one point ``(w, λ)``.
 
     ``∂_wT = I - γ(H + λ2 I)`` (symmetric);
     ``∂_λ2 T = -γ w - (dγ/dλ2) (∇f(w) + λ2 w)``.
     """
-
-    symmetric = True  # ∂_wT
 
     def __init__(self, step, w, lam2, constants=None):
         self.step = step
@@ -323,15 +302,6 @@ class LeastSquaresLinearization:
         return x - self.gamma * (self.step.hessian_vector(x) + self.lam2 * x)
 
     vjp_w = jvp_w  # ∂_wT is symmetric
-
-    def jvp_lam(self, y):
-        """``∂_λ2T y`` (zero when ``λ2`` is fixed: ``y`` is empty)."""
-        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
-
-    def vjp_lam(self, v):
-        """``(∂_λ2T)ᵀ v = <∂_λ2 T, v>`` (empty when ``λ2`` is fixed)."""
-        return np.full(self.step.n_params, float(self.dT_dlam2 @ v) if self.step.n_params
-                       else 0.0, dtype=v.dtype)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""

@@ -26,6 +26,7 @@ from ns_implicit.kernels.minibatch import (counted_gradient, counted_hessian_vec
                                            minibatch_gradient, minibatch_hessian_vector,
                                            stochastic_linear_system)
 from ns_implicit._validation import check_batch_size
+from ns_implicit.steps._common import ridge_jvp, ridge_vjp
 from ns_implicit.steps.least_squares import LeastSquaresStep
 
 # Indices drawn per chunk when counting a long stream of batches (~8 MB of int64).
@@ -192,13 +193,12 @@ class MinibatchLinearization:
     vjp_w = jvp_w  # ∂_wT̂ is symmetric
 
     def jvp_lam(self, y):
-        """``∂_λ2T̂ y`` (zero when ``λ2`` is fixed: ``y`` is empty)."""
-        return self.dT_dlam2 * y[0] if len(y) else np.zeros_like(self.dT_dlam2)
+        """``∂_λ2T̂ y``."""
+        return ridge_jvp(self.dT_dlam2, y)
 
     def vjp_lam(self, v):
-        """``(∂_λ2T̂)ᵀ v = <∂_λ2 T̂, v>`` (empty when ``λ2`` is fixed)."""
-        n = self.T_hat.step.n_params
-        return np.full(n, float(self.dT_dlam2 @ v) if n else 0.0, dtype=v.dtype)
+        """``(∂_λ2T̂)ᵀ v = <∂_λ2 T̂, v>``."""
+        return ridge_vjp(self.dT_dlam2, v, self.T_hat.step.n_params)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT̂)[S, S] = I - γ(H_ξ[S, S] + λ2 I)``."""

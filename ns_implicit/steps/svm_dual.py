@@ -12,8 +12,8 @@ The step has no hyperparameter of its own (``C`` is the operator's).
 import numpy as np
 import scipy.sparse as sp
 
-from ns_implicit._validation import as_float_array
 from ns_implicit.errors import NotContractiveError
+from ns_implicit.steps._common import check_design
 from ns_implicit.steps.binary_logistic import signed_labels
 from ns_implicit.steps.least_squares import _extreme_eigenvalues
 
@@ -30,14 +30,7 @@ class SVMDualStep:
     param_names = ()
 
     def __init__(self, X, y):
-        X = as_float_array(X, "X", ndim=2, allow_sparse=True)
-        y = as_float_array(y, "y", ndim=1, dtype=X.dtype)
-        n, p = X.shape
-        if n == 0 or p == 0:
-            raise ValueError(f"X must have at least one row and one column; got shape {X.shape}.")
-        if y.shape[0] != n:
-            raise ValueError(f"y must have one entry per row of X: X has {n} rows, "
-                             f"y has {y.shape[0]} entries.")
+        X, y, n, p = check_design(X, y)
         self.X, self.y, self.n, self.p, self.dtype = X, signed_labels(y), n, p, X.dtype
         L, mu = _extreme_eigenvalues(X.T, None)  # of X Xᵀ / p
         self.L, self.mu = L * p, (mu * p if n <= p else 0.0)
