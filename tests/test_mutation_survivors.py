@@ -197,9 +197,9 @@ def test_exact_solve_falls_back_to_lu_when_not_positive_definite(M):
     rhs = np.array([1.0, -2.0])
     q = 0.5  # a contraction that certifies the conditioning: no rcond check, LU fallback
     # rtol: a 2 x 2 solve by Cholesky or LU vs numpy's LU, round-off only
-    np.testing.assert_allclose(_solve(M, rhs, True, q), np.linalg.solve(M, rhs), rtol=1e-13)
+    np.testing.assert_allclose(_solve(M, rhs, True, q)[0], np.linalg.solve(M, rhs), rtol=1e-13)
     # rtol: the residual of a backward-stable 2 x 2 solve with entries <= 4 is a few ulps
-    np.testing.assert_allclose(M @ _solve(M, rhs, True, q), rhs, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(M @ _solve(M, rhs, True, q)[0], rhs, rtol=1e-13, atol=1e-15)
 
 
 # Mutants: the records of exact / exact_jacobian: method label, iterations 0, residual 0.0,

@@ -354,6 +354,9 @@ def test_check_bounds_quick_cli(tmp_path, kinks, capsys):
     compared = 0
     for inst in doc["instances"]:
         assert bool(inst["ties"]) == kinks
+        # the implicit function theorem's condition: (I - A)[R, R] of a q-contraction has its
+        # spectrum in [1 - q, 1 + q] (symmetric here), so σ_min >= 1 - q at every vertex
+        assert inst["ift_sigma_min"] >= 1 - inst["constants"]["q"] - 1e-12
         for method in ("itd", "aid_fp"):
             for measured, bound in zip(inst[method]["measured"], inst[method]["bound"]):
                 if bound is not None:

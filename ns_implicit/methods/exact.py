@@ -37,6 +37,10 @@ def _solve(M, rhs, spd, q):
     ``1/(100 |R|)`` anyway): :class:`NotContractiveError` names the cause and the fix.
     Otherwise a matrix tagged SPD that is not positive definite in floating point falls back
     to LU; a singular one raises ``LinAlgError``.
+
+    Returns ``(x, rcond)``: ``rcond`` is LAPACK's estimate of the reciprocal 1-norm condition
+    number of ``M`` (``pocon`` / ``gecon``), the record's measure of how far the restricted
+    system is from singular (the nonsmooth implicit function theorem's condition, §6, §15.6).
     """
     M = M.astype(np.float64, copy=False)
     rhs = rhs.astype(np.float64, copy=False)
@@ -46,11 +50,9 @@ def _solve(M, rhs, spd, q):
         rcond_min = 100 * M.shape[0] * np.finfo(np.float64).eps
         certified = q < 1.0 and (1.0 - q) / (1.0 + q) >= rcond_min
         c, x, info = dposv(M, rhs, lower=1)
-        if certified and info == 0:
-            return x
         rcond = dpocon(c, np.abs(M).sum(axis=0).max(), uplo="L")[0] if info == 0 else 0.0
-        if rcond >= rcond_min:
-            return x
+        if info == 0 and (certified or rcond >= rcond_min):
+            return x, float(rcond)
         if not certified:
             raise NotContractiveError(
                 f"the restricted system (I - A)[R, R] on the {M.shape[0]} active coordinates "
@@ -60,11 +62,24 @@ def _solve(M, rhs, spd, q):
                 "samples, which a converged solution in general position does not have, or "
                 "collinear features); solve w more tightly, use a larger lam1, or lam2 > 0 "
                 "(an elastic net).")
-    return np.linalg.solve(M, rhs)
+    return _lu_solve(M, rhs)
+
+
+def _lu_solve(M, rhs):
+    """``(x, rcond)`` by LU (LAPACK ``getrf``/``getrs``/``gecon``); ``LinAlgError`` when singular."""
+    import scipy.linalg
+    from scipy.linalg.lapack import dgecon
+
+    lu, piv = scipy.linalg.lu_factor(M, check_finite=False)
+    if not np.all(np.diag(lu)):
+        raise np.linalg.LinAlgError("Singular matrix")
+    rcond = dgecon(lu, np.abs(M).sum(axis=0).max(), norm="1")[0]
+    return scipy.linalg.lu_solve((lu, piv), rhs, check_finite=False), float(rcond)
 
 
 def exact(phi, w, u):
-    """``Jᵀu`` by a direct solve on the row set (float64 internally).
+    """``Jᵀu`` by a direct solve on the row set (float64 internally); ``result.rcond`` is the
+    estimated reciprocal condition number of the restricted system ``(I - A)[R, R]``.
 
     The solve runs on ``u`` rescaled by a power of two and the answer is scaled back, so
     only a hypergradient that itself overflows the dtype raises
@@ -75,11 +90,14 @@ def exact(phi, w, u):
     u, e = unit_scale(u)
     R = sel.rows
     v_bar = np.zeros_like(u)
+    rcond = 1.0  # R empty: the system is the identity
     if len(R):
-        v_bar[R] = _solve(sel.restricted_matrix().T, u[R], sel.spd, float(phi.q))
+        v_bar[R], rcond = _solve(sel.restricted_matrix().T, u[R], sel.spd, float(phi.q))
     # v = u + Aᵀv̄ equals v̄ on R; off R it is needed only where rows of B live outside R
     v = u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
-    return MethodResult(unscale(sel.BT(v), e), "exact", 0, 0.0, True)
+    result = MethodResult(unscale(sel.BT(v), e), "exact", 0, 0.0, True)
+    result.rcond = rcond  # LAPACK's estimate for (I - A)[R, R] (docs/theory.md §6, §15.6)
+    return result
 
 
 def exact_jacobian(phi, w):
@@ -97,5 +115,9 @@ def exact_jacobian(phi, w):
             outside = Bmat.copy()
             outside[R] = 0
             rhs = rhs + np.column_stack([sel.A(outside[:, j]) for j in range(phi.n_hyper)])[R]
-        J[R] = _solve(sel.restricted_matrix(), rhs, sel.spd, float(phi.q))
-    return MethodResult(J, "exact-jacobian", 0, 0.0, True)
+        J[R], rcond = _solve(sel.restricted_matrix(), rhs, sel.spd, float(phi.q))
+    else:
+        rcond = 1.0
+    result = MethodResult(J, "exact-jacobian", 0, 0.0, True)
+    result.rcond = rcond
+    return result

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ns_implicit.theory.ift import ift_condition
 from ns_implicit.theory.conservative import (distance_to_set, excess, operator_norms, pairwise_distances,
                            unique_elements)
 from ns_implicit.methods import aid_fp_forward, itd_forward
@@ -283,6 +284,7 @@ def check_instance(inst, *, iters=100, cap=MAX_SELECTIONS, set_cap=64, core_chec
             "n": int(phi.parent.T.n), "p": int(phi.dim), "ties": list(inst.ties),
             "tie_gap": inst.tie_gap, "implicit_set_size": int(D_imp.shape[0]),
             "fixed_point_set_size": int(F.shape[0]), "iters": int(iters),
+            "ift_sigma_min": ift_condition(phi, w_star, cap, tie_tol=tie_tol),
             "itd_set_dropped_at": set_until}
     return CheckResult(info, c, t, delta, t_bar, itd_excess, itd_b, aid_excess, aid_b, float(atol),
                        float(radius), violations, problems)
