@@ -32,7 +32,7 @@ def test_ift_condition_is_the_restricted_systems_smallest_singular_value(lasso):
 def test_exact_records_the_reciprocal_condition_number(lasso):
     problem, lam, w = lasso
     phi = problem.map.at(lam)
-    res = ni.exact(phi, w, problem.outer.grad_w(w))
+    res = ni.exact(phi, w, problem.outer.grad_w(w))  # q = 1: the check computes it
     M = phi.selection(w).restricted_matrix()
     true = 1.0 / (np.linalg.norm(M, 1) * np.linalg.norm(np.linalg.inv(M), 1))
     # LAPACK's estimator bounds ‖M⁻¹‖₁ from below: the estimate is >= the true rcond, and
@@ -53,3 +53,17 @@ def test_a_non_unique_solution_fails_the_condition_and_exact_refuses():
     assert ift_condition(phi, w) <= 1e-12 * scale  # singular up to round-off
     with pytest.raises(ni.NotContractiveError, match="singular"):
         ni.exact(phi, w, problem.outer.grad_w(w))
+
+
+def test_a_contraction_skips_the_estimate_unless_asked():
+    problem = ni.ElasticNetProblem.synthetic()
+    phi = problem.map.at([0.02, 0.002])
+    w = problem.solve([0.02, 0.002], tol=1e-13).w
+    u = problem.outer.grad_w(w)
+    assert phi.q < 1 and ni.exact(phi, w, u).rcond is None  # certified by q: not computed
+    asked = ni.exact(phi, w, u, condition=True)
+    M = phi.selection(w).restricted_matrix()
+    true = 1.0 / (np.linalg.norm(M, 1) * np.linalg.norm(np.linalg.inv(M), 1))
+    assert true * (1 - 1e-10) <= asked.rcond <= 3 * true  # as above
+    # the contraction's guarantee holds: σ_min >= 1 - q, so the 1-norm rcond >= (1 - q)/((1 + q) |R|)
+    assert asked.rcond >= (1 - phi.q) / ((1 + phi.q) * len(M))

@@ -23,7 +23,7 @@ from ns_implicit.methods._common import check_method_args, unit_scale, unscale
 from ns_implicit.methods.result import MethodResult
 
 
-def _solve(M, rhs, spd, q):
+def _solve(M, rhs, spd, q, condition=False):
     """Solve ``M x = rhs`` in float64: Cholesky (LAPACK ``posv``) when ``spd``, else LU
     (NumPy's LAPACK ``gesv``).
 
@@ -40,7 +40,9 @@ def _solve(M, rhs, spd, q):
 
     Returns ``(x, rcond)``: ``rcond`` is LAPACK's estimate of the reciprocal 1-norm condition
     number of ``M`` (``pocon`` / ``gecon``), the record's measure of how far the restricted
-    system is from singular (the nonsmooth implicit function theorem's condition, §6, §15.6).
+    system is from singular (the nonsmooth implicit function theorem's condition, §6, §15.6),
+    computed when the check needs it or ``condition`` asks for it (else None: it costs about
+    as much as the Cholesky solve of a small system).
     """
     M = M.astype(np.float64, copy=False)
     rhs = rhs.astype(np.float64, copy=False)
@@ -50,9 +52,11 @@ def _solve(M, rhs, spd, q):
         rcond_min = 100 * M.shape[0] * np.finfo(np.float64).eps
         certified = q < 1.0 and (1.0 - q) / (1.0 + q) >= rcond_min
         c, x, info = dposv(M, rhs, lower=1)
-        rcond = dpocon(c, np.abs(M).sum(axis=0).max(), uplo="L")[0] if info == 0 else 0.0
+        if info == 0 and certified and not condition:
+            return x, None
+        rcond = float(dpocon(c, np.abs(M).sum(axis=0).max(), uplo="L")[0]) if info == 0 else 0.0
         if info == 0 and (certified or rcond >= rcond_min):
-            return x, float(rcond)
+            return x, rcond
         if not certified:
             raise NotContractiveError(
                 f"the restricted system (I - A)[R, R] on the {M.shape[0]} active coordinates "
@@ -77,9 +81,13 @@ def _lu_solve(M, rhs):
     return scipy.linalg.lu_solve((lu, piv), rhs, check_finite=False), float(rcond)
 
 
-def exact(phi, w, u):
-    """``Jᵀu`` by a direct solve on the row set (float64 internally); ``result.rcond`` is the
-    estimated reciprocal condition number of the restricted system ``(I - A)[R, R]``.
+def exact(phi, w, u, *, condition=False):
+    """``Jᵀu`` by a direct solve on the row set (float64 internally).
+
+    ``result.rcond`` is LAPACK's estimate of the reciprocal condition number of the restricted
+    system ``(I - A)[R, R]`` when it was computed: always for a non-symmetric system or a map
+    whose ``q`` does not certify the conditioning (``q = 1``, §15.6), and on request
+    (``condition=True``); None otherwise (a ``q``-contraction bounds it by ``(1 - q)/(1 + q)``).
 
     The solve runs on ``u`` rescaled by a power of two and the answer is scaled back, so
     only a hypergradient that itself overflows the dtype raises
@@ -92,7 +100,8 @@ def exact(phi, w, u):
     v_bar = np.zeros_like(u)
     rcond = 1.0  # R empty: the system is the identity
     if len(R):
-        v_bar[R], rcond = _solve(sel.restricted_matrix().T, u[R], sel.spd, float(phi.q))
+        v_bar[R], rcond = _solve(sel.restricted_matrix().T, u[R], sel.spd, float(phi.q),
+                                 condition)
     # v = u + Aᵀv̄ equals v̄ on R; off R it is needed only where rows of B live outside R
     v = u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
     result = MethodResult(unscale(sel.BT(v), e), "exact", 0, 0.0, True)
