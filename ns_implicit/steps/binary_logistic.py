@@ -87,6 +87,12 @@ class BinaryLogisticStep(RidgeWeight):
         z = self._margins(w)
         return (expit(z) * expit(-z)).astype(self.dtype, copy=False)
 
+    def minibatch(self, batch_size):
+        """The minibatch oracle ``T̂`` of this step (NSID/SID, the stochastic solver)."""
+        from ns_implicit.steps.minibatch_binary_logistic import MinibatchBinaryLogistic
+
+        return MinibatchBinaryLogistic(self, batch_size)
+
     def at(self, lam_T):
         """The step at ``λ_T``; raises :class:`NotContractiveError` when it may diverge."""
         return BinaryLogisticStepAt(self, lam_T)
