@@ -166,3 +166,23 @@ def test_nsid_mean_squared_error_falls_with_k():
     mse = {K: np.mean([np.sum((ni.nsid(F, w, u, K=K, rng=np.random.default_rng(s)).value
                                - ref) ** 2) for s in range(8)]) for K in (100, 1000)}
     assert mse[1000] <= mse[100] / 3
+
+
+def test_minibatch_oracle_weights_a_row_multiset_by_hand():
+    # rows 0, 1, 2 with multiplicities 1, 2, 5: T̂ and ∂_wT̂ are the weighted means over the
+    # multiset, written out with numpy (the same sums: round-off)
+    from ns_implicit.steps.minibatch_binary_logistic import MinibatchBinaryLogisticLinearization
+
+    problem, lam, w, _ = _contractive_logreg()
+    at = problem.map.T.at(np.array(lam[1:]))
+    rows, counts = np.array([0, 1, 2]), np.array([1, 2, 5])
+    lin = MinibatchBinaryLogisticLinearization(at, w, rows, counts)
+    X, y = problem.map.T.X[rows], problem.map.T.y[rows]
+    c = counts / counts.sum()
+    z = y * (X @ w)
+    sig = 1.0 / (1.0 + np.exp(z))  # σ(-z)
+    grad = -(X.T @ (c * y * sig)) + lam[1] * w
+    np.testing.assert_allclose(lin.value, w - at.gamma * grad, rtol=1e-12)
+    x = np.random.default_rng(0).standard_normal(len(w))
+    H = (X.T * (c * sig * (1 - sig))) @ X
+    np.testing.assert_allclose(lin.jvp_w(x), x - at.gamma * (H @ x + lam[1] * x), rtol=1e-12)
