@@ -21,7 +21,7 @@ LAYERS = [
     {"theory"},
     {"bilevel"},
     {"problems"},
-    {"experiments", "testing"},
+    {"experiments", "testing", "tuning"},
     {"cli"},
     {"__init__", "__main__"},
 ]

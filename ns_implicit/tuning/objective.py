@@ -1,0 +1,100 @@
+"""The outer objective ``f(λ) = E(w(λ))`` and its gradient, for any problem bundle, with warm
+starts and a tightening tolerance (docs/theory.md §10).
+
+One evaluation solves the inner problem from the previous solution (warm start: consecutive
+outer iterates are close) and computes the hypergradient with an implicit method. The inner
+and linear-system tolerance of evaluation ``k`` is ``max(tol, tol_start · decay^k)``: loose
+while the outer iterates move, tight near the end (the schedule of HOAG, Pedregosa 2016, in its
+simplest geometric form).
+"""
+
+import time
+import warnings
+
+import numpy as np
+
+from ns_implicit.bilevel.hypergradient import EarlyStopWarning, hypergradient
+from ns_implicit.methods.registry import get_method
+
+
+class Objective:
+    """``λ ↦ (f(λ), ∇f(λ))`` for one problem bundle (``map``, ``outer``).
+
+    Parameters
+    ----------
+    problem : a bundle of :mod:`ns_implicit.problems`.
+    method : an implicit method (``exact``, ``aid-cg``, ``aid-fp``, ``aid-gmres``).
+    tol, tol_start, decay : the tolerance schedule (module docstring).
+    inner_iters, linsys_iters : budgets of each evaluation.
+    """
+
+    def __init__(self, problem, method="exact", *, tol=1e-10, tol_start=1e-6, decay=0.5,
+                 inner_iters=100_000, linsys_iters=100_000):
+        get_method(method, ("implicit",))  # names the implicit methods when unknown
+        self.problem, self.method = problem, method
+        self.tol, self.tol_start, self.decay = float(tol), float(tol_start), float(decay)
+        self.inner_iters, self.linsys_iters = inner_iters, linsys_iters
+        self.w = None  # the warm start
+        self.evaluations = 0
+
+    @property
+    def n_hyper(self):
+        return self.problem.map.n_hyper
+
+    def current_tol(self):
+        return max(self.tol, self.tol_start * self.decay ** self.evaluations)
+
+    def __call__(self, lam, final=False):
+        """``(f(λ), ∇f(λ))`` at the scheduled tolerance (``final``: the final one)."""
+        tol = self.tol if final else self.current_tol()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EarlyStopWarning)  # loose early tolerances
+            res = hypergradient(self.problem.map, self.problem.outer, lam, self.method,
+                                tol=tol, w0=self.w, inner_iters=self.inner_iters,
+                                linsys_iters=self.linsys_iters, allow_empty_support=True)
+        self.w = res.inner.w
+        self.evaluations += 1
+        value = self.problem.outer.value(self.w, lam)
+        return float(value), np.asarray(res.value, dtype=np.float64)
+
+
+class CrossValidatedObjective:
+    """The mean of several objectives (one per fold): ``f(λ) = (1/K) Σ_k f_k(λ)``."""
+
+    def __init__(self, objectives):
+        self.objectives = list(objectives)
+        if not self.objectives:
+            raise ValueError("cross-validation needs at least one fold.")
+
+    @property
+    def n_hyper(self):
+        return self.objectives[0].n_hyper
+
+    @property
+    def evaluations(self):
+        return self.objectives[0].evaluations
+
+    def __call__(self, lam, final=False):
+        values, grads = zip(*(f(lam, final) for f in self.objectives))
+        return float(np.mean(values)), np.mean(grads, axis=0)
+
+
+def kfold(n, k):
+    """``KFold(k)`` without shuffling (scikit-learn's default): ``k`` contiguous folds, the
+    first ``n % k`` one row longer; returns ``[(train, validation)]`` index arrays."""
+    if not 2 <= k <= n:
+        raise ValueError(f"cv must be an integer in [2, n] = [2, {n}] (folds of the {n} "
+                         f"rows); got {k}.")
+    sizes = np.full(k, n // k)
+    sizes[: n % k] += 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    rows = np.arange(n)
+    return [(np.concatenate([rows[:a], rows[b:]]), rows[a:b])
+            for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def timed(objective, lam):
+    """``(value, gradient, seconds)`` of one evaluation."""
+    start = time.perf_counter()
+    value, grad = objective(lam)
+    return value, grad, time.perf_counter() - start
