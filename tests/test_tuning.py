@@ -119,3 +119,29 @@ def test_bad_arguments_name_the_fix(lasso, diabetes):
         tune(svm)
     with pytest.raises(ValueError, match="method must be one of exact, aid-cg, aid-fp, aid-gmres"):
         Objective(lasso, method="itd")
+
+
+def test_cli_tune_is_the_api_on_the_same_arrays(diabetes, tmp_path, capsys):
+    import json
+
+    from ns_implicit.cli import main
+
+    X, y = diabetes
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X[:300], y=y[:300], X_val=X[300:], y_val=y[300:])
+    assert main(["tune", "--problem", "lasso", "--data", str(path), "--fit-intercept",
+                 "--optimizer", "gd", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    api = tune(ni.LassoProblem(X[:300], y[:300], X[300:], y[300:], fit_intercept=True),
+               optimizer="gd")
+    assert out["lam"] == api.lam.tolist() and out["validation_loss"] == api.value
+    assert out["n_outer"] == len(out["history"]) == api.n_outer and out["converged"]
+    np.savez(path, X=X, y=y)  # --cv: X and y only
+    assert main(["tune", "--problem", "lasso", "--data", str(path), "--cv", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cv"] == 3
+    for argv, words in ((["--problem", "lasso", "--C", "1"], "--C does not apply"),
+                        (["--problem", "lasso", "--data", str(path), "--cv", "1000"],
+                         "cv must be an integer in [2, n] = [2, 442]"),
+                        (["--problem", "lasso", "--data", str(path)], "lacks arrays")):
+        assert main(["tune", *argv]) == 2
+        assert words in capsys.readouterr().err

@@ -9,7 +9,8 @@ import importlib
 import sys
 
 #: module names (inside ``ns_implicit.cli``) of the subcommands, in help order.
-SUBCOMMANDS = ("hypergrad", "reproduce", "plot", "check_backend", "check_bounds", "poison")
+SUBCOMMANDS = ("hypergrad", "tune", "reproduce", "plot", "check_backend", "check_bounds",
+               "poison")
 
 
 def build_parser():
