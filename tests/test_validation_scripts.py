@@ -14,6 +14,7 @@ SCRIPTS = sorted(p.name for p in VALIDATION.glob("*.py"))
 QUICKEST = {
     "bench_core.py": ["--quick", "--no-import"],
     "bench_nsid.py": ["--quick"],
+    "bench_tuning.py": ["--quick"],
     "bench_poisoning.py": ["--n-train", "300", "--n-val", "100", "--n-test", "100",
                            "--n-poison", "20", "--repeats", "1"],
     "check_bounds.py": ["--instances", "4", "--iters", "20", "--workers", "1", "--out", "{out}"],
