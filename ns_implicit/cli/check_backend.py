@@ -22,6 +22,11 @@ def add_arguments(p):
     # constants (a test keeps them in sync).
     p.add_argument("target", metavar="MODULE:FUNCTION",
                    help="the candidate, e.g. mypkg.backend:hypergradient")
+    p.add_argument("--problem", default="elastic-net",
+                   choices=("elastic-net", "lasso", "weighted-lasso", "nonneg-lasso",
+                            "sparse-logreg", "svm"),
+                   help="the candidate's problem (default elastic-net; the others at generic "
+                        "points, conventions in ns_implicit.testing.problems)")
     p.add_argument("--examples", type=int, default=None, help="number of instances (default 20)")
     p.add_argument("--near-kinks", action="store_true",
                    help="exact kinks (checked against the conservative set) and near-kinks")
@@ -68,6 +73,21 @@ def load_candidate(target):
     return fn
 
 
+def format_problem_table(reports):
+    header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {'check':<16} {'error':>9} "
+              f"{'tol':>9} {'seconds':>8}  result")
+    lines = [header, "-" * len(header)]
+    for i, r in enumerate(reports, 1):
+        inst = r.instance
+        n, p = inst.X.shape
+        err = f"{r.error:9.2e}" if r.error == r.error else f"{'-':>9}"
+        tol = f"{r.tolerance:9.2e}" if r.tolerance == r.tolerance else f"{'-':>9}"
+        lines.append(f"{i:>3}  {inst.kind:<9} {p:>3} {n:>3} {inst.X_val.shape[0]:>5}  "
+                     f"{r.check:<16} {err} {tol} {r.seconds:>8.3f}  "
+                     f"{'pass' if r.passed else 'FAIL'}")
+    return "\n".join(lines)
+
+
 def format_table(reports):
     header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {'lam1':>10} {'lam2':>10}  "
               f"{'check':<16} {'error':>9} {'tol':>9} {'seconds':>8}  result")
@@ -97,6 +117,8 @@ def run(args):
         check_positive_float(getattr(args, name), "--" + name.replace("_", "-"), strict=False)
     check_positive_float(args.timeout, "--timeout")
     candidate = load_candidate(args.target)
+    if args.problem != "elastic-net":
+        return _run_problem(args, candidate)
     reports = kit.check_backend(candidate, examples=args.examples, seed=args.seed,
                                 near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
                                 kink_tol=args.kink_tol, timeout=args.timeout,
@@ -118,4 +140,24 @@ def run(args):
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
     print(f"\n{len(reports) - len(failed)} of {len(reports)} instances passed"
           + (f"; failures by check: {summary}" if summary else ""))
+    return 1 if failed else 0
+
+
+def _run_problem(args, candidate):
+    """``--problem`` other than the elastic net: generic points, relative error."""
+    from ns_implicit.testing.problems import check_problem_backend
+    if args.near_kinks or args.strict_vertices:
+        raise ValueError(f"--near-kinks and --strict-vertices apply to --problem elastic-net "
+                         f"only; --problem {args.problem} is checked at generic points.")
+    reports = check_problem_backend(candidate, args.problem, examples=args.examples,
+                                    seed=args.seed, rtol=args.rtol, atol=args.atol,
+                                    timeout=args.timeout)
+    print(f"ns-implicit check-backend {args.target} --problem {args.problem}: {len(reports)} "
+          f"generic instances, seed {args.seed}")
+    print(format_problem_table(reports))
+    failed = [r for r in reports if not r.passed]
+    for i, r in enumerate(reports, 1):
+        if not r.passed and r.check != "not-run":
+            print(f"\n--- instance {i} ---\n{r}")
+    print(f"\n{len(reports) - len(failed)} of {len(reports)} instances passed")
     return 1 if failed else 0

@@ -1,0 +1,178 @@
+"""The testing kit beyond the elastic net: seeded instances at certified generic points for the
+lasso (``p > n`` included), the weighted and the nonnegative lasso, sparse logistic regression
+and the linear SVM, each with our exact reference (docs/theory.md §15).
+
+Candidate conventions (stable): float64 arrays, Python floats, and the answer in the order of
+the hyperparameters (anything ``numpy.asarray`` turns into a float array of that shape):
+
+=================  ===============================================  =========================
+problem            candidate(...)                                   returns
+=================  ===============================================  =========================
+``lasso``          ``(X, y, X_val, y_val, lam1)``                   ``[dE/dlam1]``
+``weighted-lasso`` ``(X, y, X_val, y_val, lam)`` (``lam``: p array)  ``dE/dlam`` (p,)
+``nonneg-lasso``   ``(X, y, X_val, y_val, lam1)``                   ``[dE/dlam1]``
+``sparse-logreg``  ``(X, y, X_val, y_val, lam1)`` (labels ±1)       ``[dE/dlam1]``
+``svm``            ``(X, y, X_val, y_val, C)`` (labels ±1)          ``[dE/dC]``
+=================  ===============================================  =========================
+
+with the inner problems and outer losses of the problem bundles of the same names
+(:mod:`ns_implicit.problems`; the SVM's outer loss is the held-out logistic loss of
+``w = Xᵀ(y ⊙ α)``). An instance is generic when every coordinate of ``u = T(w*)`` is at
+relative distance at least :data:`GENERIC_MARGIN` from the operator's kinks (the operator's own
+``ties(..., tie_tol=GENERIC_MARGIN)`` is empty): the hypergradient is unique there.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ns_implicit.testing._call import call_with_timeout
+from ns_implicit.testing.assertions import ATOL, RTOL, TIMEOUT, CheckReport
+
+GENERIC_MARGIN = 1e-3
+PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm")
+
+
+@dataclass(frozen=True, eq=False)
+class ProblemInstance:
+    """One instance of a problem: its arrays, hyperparameters ``lam``, the solution ``w`` and
+    our reference ``expected``; ``seed`` rebuilds it with :func:`build_problem_instance`."""
+
+    problem: str
+    X: np.ndarray
+    y: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    lam: np.ndarray
+    w: np.ndarray
+    expected: np.ndarray
+    seed: int
+    kind: str = "generic"
+    at_kink: bool = False
+
+    def arguments(self):
+        """Fresh copies for a candidate (a candidate cannot change the instance)."""
+        lam = (self.lam.copy(),) if self.problem == "weighted-lasso" else (float(self.lam[0]),)
+        return (self.X.copy(), self.y.copy(), self.X_val.copy(), self.y_val.copy(), *lam)
+
+    def summary(self):
+        n, p = self.X.shape
+        return (f"generic {self.problem}: p={p}, n={n}, n_val={self.X_val.shape[0]}, "
+                f"lam={np.round(self.lam[:4], 6).tolist()}{' …' if len(self.lam) > 4 else ''}, "
+                f"support={int(np.count_nonzero(self.w))}\n"
+                f"rebuild: ns_implicit.testing.problems.build_problem_instance("
+                f"{self.problem!r}, {self.seed})")
+
+
+def _bundle(name, X, y, X_val, y_val):
+    from ns_implicit.problems.elastic_net import LassoProblem
+    from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
+    from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
+    from ns_implicit.problems.svm import LinearSVMProblem
+    from ns_implicit.problems.weighted_lasso import WeightedLassoProblem
+
+    cls = {"lasso": LassoProblem, "weighted-lasso": WeightedLassoProblem,
+           "nonneg-lasso": NonnegativeLassoProblem, "sparse-logreg": SparseLogisticProblem,
+           "svm": LinearSVMProblem}[name]
+    return cls(X, y, X_val, y_val)
+
+
+def build_problem_instance(name, seed):
+    """The instance of ``name`` drawn from ``seed``, or None when the draw is too close to a
+    kink (or degenerate) to serve as a generic point."""
+    from ns_implicit.methods.exact import exact
+
+    if name not in PROBLEMS:
+        raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}; got {name!r}.")
+    rng = np.random.default_rng(seed)
+    n, p = int(rng.integers(20, 60)), int(rng.integers(4, 40))
+    X, X_val = rng.standard_normal((n, p)), rng.standard_normal((30, p))
+    beta = np.where(rng.random(p) < 0.3, rng.standard_normal(p) * 2.0, 0.0)
+    if name == "nonneg-lasso":
+        beta = np.abs(beta)
+    y, y_val = X @ beta + 0.1 * rng.standard_normal(n), X_val @ beta
+    if name in ("sparse-logreg", "svm"):
+        y, y_val = np.where(y > 0, 1.0, -1.0), np.where(y_val > 0, 1.0, -1.0)
+        if len(np.unique(y)) < 2:
+            return None
+    bundle = _bundle(name, X, y, X_val, y_val)
+    if name == "svm":
+        lam = np.array([10.0 ** rng.uniform(-2.5, 0.0)])
+    else:
+        lam = np.full(bundle.map.n_hyper, rng.uniform(0.05, 0.6) * bundle.lam1_max)
+        if name == "weighted-lasso":
+            lam *= np.exp(0.3 * rng.standard_normal(p))
+    if not np.all(lam > 0):
+        return None
+    phi = bundle.map.at(lam)
+    w = bundle.solve(lam, tol=1e-14, max_iter=1_000_000).w
+    u = phi.inner_point(w)
+    if not np.any(w) or len(phi.G.ties(u, phi.lam_G, phi.gamma, tie_tol=GENERIC_MARGIN)):
+        return None  # an empty support or a coordinate near a kink: not generic
+    try:
+        expected = exact(phi, w, bundle.outer.grad_w(w)).value.astype(np.float64)
+    except ValueError:  # a singular restricted system (non-unique solution): not usable
+        return None
+    if not np.any(expected):  # e.g. a separable SVM with no α at C: ∂E/∂C = 0 tests nothing
+        return None
+    return ProblemInstance(name, X, y, X_val, y_val, np.asarray(lam, np.float64), w,
+                           expected, int(seed))
+
+
+def sample_problem_instances(name, n, seed=0):
+    """``n`` generic instances of ``name`` from consecutive seeds starting at ``seed``."""
+    out, s = [], int(seed)
+    while len(out) < n:
+        inst = build_problem_instance(name, s)
+        if inst is not None:
+            out.append(inst)
+        s += 1
+        if s - seed > 50 * n + 100:
+            raise RuntimeError(f"could not draw {n} generic {name} instances")
+    return out
+
+
+def check_problem_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, timeout=TIMEOUT):
+    """Call ``candidate`` on ``instance`` and compare (relative error at a generic point);
+    returns a :class:`~ns_implicit.testing.CheckReport` (never raises for the candidate)."""
+    out = call_with_timeout(candidate, instance.arguments(), timeout)
+    report = lambda check, message, **kw: CheckReport(  # noqa: E731
+        instance, False, check, message, seconds=out.seconds, **kw)
+    if out.status == "timeout":
+        return report("timeout", f"no answer within timeout={timeout:g} s")
+    if out.status == "raised":
+        return report("raised", f"the candidate raised {out.error}", detail=out.traceback)
+    try:
+        got = np.array(out.value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return report("wrong-type", f"the answer is not convertible to a float array ({exc})")
+    if got.shape != instance.expected.shape:
+        return report("wrong-shape", f"the answer has shape {got.shape}; expected "
+                                     f"{instance.expected.shape}")
+    if not np.all(np.isfinite(got)):
+        return report("non-finite", "the answer contains NaN or inf", got=got)
+    error = float(np.linalg.norm(got - instance.expected))
+    tol = atol + rtol * float(np.linalg.norm(instance.expected))
+    rel = error / max(float(np.linalg.norm(instance.expected)), 1e-300)
+    passed = error <= tol
+    message = (f"relative error {rel:.2e}" if passed else
+               f"relative error {rel:.2e} exceeds rtol={rtol:g} (atol={atol:g})")
+    return CheckReport(instance, passed, "relative-error", message, got=got, error=error,
+                       tolerance=tol, seconds=out.seconds)
+
+
+def check_problem_backend(candidate, name, *, examples=20, seed=0, rtol=RTOL, atol=ATOL,
+                          timeout=TIMEOUT):
+    """``candidate`` on ``examples`` generic instances of ``name``; one report each (the
+    remaining ones ``not-run`` after a timeout)."""
+    reports, timed_out = [], False
+    for inst in sample_problem_instances(name, examples, seed):
+        if timed_out:
+            reports.append(CheckReport(inst, False, "not-run",
+                                       "skipped: an earlier call timed out and may still run"))
+            continue
+        rep = check_problem_hypergradient(candidate, inst, rtol=rtol, atol=atol,
+                                          timeout=timeout)
+        timed_out = rep.check == "timeout"
+        reports.append(rep)
+    return reports
