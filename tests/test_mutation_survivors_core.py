@@ -1,0 +1,444 @@
+"""Tests that kill the non-equivalent survivors of the second mutmut 2 campaign over the
+mathematical core (validation/mutation/REPORT.md, part 2: mutation IDs and diffs there).
+
+Every expected value is computed independently of the mutated line: from dense matrices built
+column by column through ``Selection.A``/``Selection.B`` (not the fused ``vjp``/``jvp`` the
+methods use), with numpy linear algebra, or by hand. The instances are small; the whole file
+runs in a few seconds.
+"""
+
+import numpy as np
+import pytest
+
+import ns_implicit as ni
+from ns_implicit import ElasticNetMap, fixed_point_iteration
+
+
+def _map(lam=(0.5, 0.1), seed=0, n=12, p=5, step="paper"):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = X @ np.array([2.0, -1.5, 0.0, 1.0, 0.0][:p]) + 0.1 * rng.standard_normal(n)
+    return ElasticNetMap(X, y, step=step).at(list(lam))
+
+
+def _empty_map():
+    """λ1 = 2 λ1_max: the active set at w = 0 is empty, A = 0 and B = 0 there (§13 item 1)."""
+    base = _map()
+    return base.parent.at([2.0 * float(base.parent.lam1_max), 0.1])
+
+
+def _lasso_map():
+    """The lasso with p = 6 > n = 4: averaged, q = 1 (docs/theory.md §15.6)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((4, 6))
+    y = X @ np.array([2.0, -1.5, 0.0, 0.0, 0.0, 0.0])
+    problem = ni.LassoProblem(X, y, X, y)
+    return problem.map.at([0.1 * problem.lam1_max])
+
+
+def _dense_A(sel, p):
+    return np.column_stack([sel.A(e) for e in np.eye(p)])
+
+
+def _dense_B(sel, m):
+    return np.column_stack([sel.B(e) for e in np.eye(m)])
+
+
+def _dense(phi, w):
+    sel = phi.selection(w)
+    return _dense_A(sel, phi.dim), _dense_B(sel, phi.n_hyper)
+
+
+def _reverse_by_hand(phi, points, u):
+    """``(J_tᵀu, A_0ᵀ⋯A_{t-1}ᵀu)`` along ``w_0 … w_{t-1}`` with dense selections (§7 eq. (13))."""
+    alpha, g = np.array(u, dtype=float), np.zeros(phi.n_hyper)
+    for w in reversed(points):
+        A, B = _dense(phi, w)
+        g += B.T @ alpha
+        alpha = A.T @ alpha
+    return g, alpha
+
+
+# -- methods/itd.py: reverse mode --------------------------------------------------------------
+# Mutants: tail_factor's (1 + q)/(1 - q) -> (2 + q), (1 - q) numerator, `*`, (2 - q), (1 + q)
+# denominator; `bound = residual * tail_factor` -> `/`; residual `/ u_norm` -> `* u_norm`
+# (‖u‖ = 1/2 separates them); `u_norm > 0` -> `> 1`; `bound <= tol` -> `<` (tol = the bound
+# itself); the record's label. The module docstring's certificate is
+# error_bound = (‖A_0ᵀ⋯A_{t-1}ᵀu‖/‖u‖)(1 + q)/(1 - q), converged ⇔ error_bound <= tol.
+
+def test_itd_residual_and_error_bound_by_hand():
+    phi = _map()
+    t = 3
+    traj = fixed_point_iteration(phi, tol=0.0, max_iter=t, store_trajectory=True).trajectory
+    u = np.array([0.5, 0.0, 0.0, 0.0, 0.0])                      # ‖u‖ = 1/2, unit-scaled
+    g, alpha = _reverse_by_hand(phi, [traj[s] for s in range(t)], u)
+    q = float(phi.q)
+    assert 0.0 < q < 1.0
+    r = ni.itd(phi, traj, u)
+    assert (r.method, r.iterations) == ("itd", t)
+    # rtol: 3 dense 5 x 5 products vs the fused kernel, summed in another order (round-off)
+    np.testing.assert_allclose(r.value, g, rtol=1e-12, atol=1e-15)
+    residual = np.linalg.norm(alpha) / 0.5
+    assert residual > 1e-3                                        # a real tail after 3 steps
+    assert r.residual == pytest.approx(residual, rel=1e-12)       # same round-off
+    assert r.error_bound == pytest.approx(residual * (1.0 + q) / (1.0 - q), rel=1e-12)
+    assert r.converged is False
+    # converged ⇔ error_bound <= tol: at tol = error_bound exactly it is converged
+    assert ni.itd(phi, traj, u, tol=r.error_bound).converged is True
+    assert ni.itd(phi, traj, u, tol=0.999 * r.error_bound).converged is False
+
+
+# Mutants: `u_norm > 0` -> `>= 0` (0/0: NaN, NonFiniteError) and `else 0.0` -> `else 1.0`:
+# u = 0 has the exact answer Jᵀ0 = 0 with nothing left in the tail.
+
+def test_itd_zero_adjoint_is_exact():
+    phi = _map()
+    traj = fixed_point_iteration(phi, tol=0.0, max_iter=3, store_trajectory=True).trajectory
+    r = ni.itd(phi, traj, np.zeros(5), tol=0.0)
+    assert (r.residual, r.error_bound, r.converged) == (0.0, 0.0, True)
+    np.testing.assert_array_equal(r.value, np.zeros(2))
+
+
+# Mutants: `len(trajectory) == 0` -> `== 1` (a one-iterate trajectory refused) and `or` -> `and`
+# (an empty one accepted). t = 0: J_0 = 0 (w_0 does not depend on λ), the tail is u itself:
+# residual 1, error bound (1 + q)/(1 - q).
+
+def test_itd_on_one_iterate_and_on_an_empty_trajectory():
+    phi = _map()
+    traj = fixed_point_iteration(phi, tol=0.0, max_iter=0, store_trajectory=True).trajectory
+    assert len(traj) == 1
+    u = np.array([0.5, -0.25, 0.0, 0.0, 0.0])
+    r = ni.itd(phi, traj, u)
+    q = float(phi.q)
+    np.testing.assert_array_equal(r.value, np.zeros(2))
+    assert (r.iterations, r.residual) == (0, 1.0)
+    assert r.error_bound == pytest.approx((1.0 + q) / (1.0 - q), rel=1e-15)  # one rounding
+    with pytest.raises(ValueError, match="trajectory is empty"):
+        ni.itd(phi, [], u)
+    # Mutant: the length message reads `u.shape[1]` of the 1-D u (IndexError, not ValueError)
+    with pytest.raises(ValueError, match="u must have length 5; got 4"):
+        ni.itd(phi, traj, np.ones(4))
+
+
+# Mutants: `trusted` when `trajectory.dim != phi.dim` / `trajectory.dtype != phi.dtype`: a
+# solver's Trajectory of another map (wrong length) would skip validation. It must be refused
+# by name like any other misshaped iterate.
+
+def test_itd_validates_a_trajectory_of_another_dimension():
+    phi = _map()
+    other = _map(p=4)
+    traj = fixed_point_iteration(other, tol=0.0, max_iter=2, store_trajectory=True).trajectory
+    with pytest.raises(ValueError, match=r"trajectory\[1\]"):
+        ni.itd(phi, traj, np.ones(5))
+    # and a Trajectory of another dtype (float32 for this float64 map) is validated too: a
+    # non-finite iterate is refused by name (the mutant trusts it and fails later, unnamed)
+    from ns_implicit.solvers.fixed_point import Trajectory
+    bad = Trajectory(5, np.float32)
+    for w in (np.zeros(5), np.array([1.0, np.nan, 0.0, 0.0, 0.0]), np.ones(5)):
+        bad.append(w.astype(np.float32))
+    with pytest.raises(ValueError, match=r"trajectory\[1\]"):
+        ni.itd(phi, bad, np.ones(5))
+
+
+# -- methods/itd.py: q = 1 (the lasso with p > n), the support contraction q_S ----------------
+# Mutants in the q >= 1 branch: the certificate uses q_S = ‖A[R, R]‖₂ of the selection at
+# w_{t-1} (the last one applied); with the support identified at t̄ = 2 < t - 1 every later
+# selection has the same A, so q_S is the spectral norm of the dense A at w_{t-1} restricted to
+# its rows R. Reverse: bound = residual (1 + q_S)/(1 - q_S); forward: q_S/(1 - q_S)·jac_step.
+
+def test_itd_certifies_with_q_S_when_q_is_one():
+    phi = _lasso_map()
+    assert phi.q == 1.0
+    t = 12
+    sol = fixed_point_iteration(phi, tol=0.0, max_iter=t, store_trajectory=True)
+    assert sol.support_identified_at < t - 1
+    A, _ = _dense(phi, sol.trajectory[t - 1])
+    R = phi.selection(sol.trajectory[t - 1]).rows
+    q_S = np.linalg.norm(A[np.ix_(R, R)], 2)
+    assert 0.5 < q_S < 1.0
+    u = np.full(6, 0.5)
+    g, alpha = _reverse_by_hand(phi, [sol.trajectory[s] for s in range(t)], u)
+    r = ni.itd(phi, sol.trajectory, u)
+    residual = np.linalg.norm(alpha) / np.linalg.norm(u)
+    # rel: 12 dense 6 x 6 products vs the kernel (round-off); two SVD-based norms of one block
+    assert r.residual == pytest.approx(residual, rel=1e-10)
+    assert r.error_bound == pytest.approx(residual * (1.0 + q_S) / (1.0 - q_S), rel=1e-10)
+    np.testing.assert_allclose(r.value, g, rtol=1e-10, atol=1e-14)
+    f = ni.itd_forward(phi, iters=t, tol=0.0)
+    assert f.support_identified_at == sol.support_identified_at
+    assert f.error_bound == pytest.approx(f.jacobian_step * q_S / (1.0 - q_S), rel=1e-10)
+    # with q = 1 and no step taken nothing is certified: the factor is infinite
+    f0 = ni.itd_forward(phi, iters=0)
+    assert f0.error_bound == np.inf and f0.converged is False
+    # Mutants `changed or t == 1` -> `t != 1` / `t == 2`: started at a point with the final
+    # support (no support change at step 1), q_S must still be taken at step 1
+    w_star = fixed_point_iteration(phi, tol=1e-14, max_iter=10_000).w
+    f1 = ni.itd_forward(phi, w0=w_star, iters=1, tol=0.0)
+    assert f1.support_identified_at == 0                       # the support did not change
+    assert f1.error_bound == pytest.approx(f1.jacobian_step * q_S / (1.0 - q_S), rel=1e-10)
+    # u = 0: Jᵀ0 = 0 exactly, bound 0 (not 0·inf = NaN with q = 1)
+    r0 = ni.itd(phi, sol.trajectory, np.zeros(6), tol=0.0)
+    assert (r0.residual, r0.error_bound, r0.converged) == (0.0, 0.0, True)
+
+
+# Mutants: the selection certifying a q = 1 run is the one at w_{t-1} (`max(t - 1, 0)`), not
+# w_{t-2} (`max(t - 2, 0)`) nor, at t = 1, w_1 (`max(t - 1, 1)`). On this lasso the support
+# changes at step 1 → 2: the selection at w_0 has 5 active rows > n = 4, so I - A[R, R] =
+# γX_RᵀX_R/n is singular (q_S = 1 in exact arithmetic: no certificate, a bound >= 1e12 after
+# round-off), the one at w_1 has 3 rows and q_S < 1.
+
+def test_itd_q_S_comes_from_the_last_applied_selection():
+    phi = _lasso_map()
+    traj = fixed_point_iteration(phi, tol=0.0, max_iter=2, store_trajectory=True).trajectory
+    R0, R1 = phi.selection(traj[0]).rows, phi.selection(traj[1]).rows
+    assert (len(R0), len(R1)) == (5, 3)
+    A1, _ = _dense(phi, traj[1])
+    q_S = np.linalg.norm(A1[np.ix_(R1, R1)], 2)
+    assert q_S < 0.95
+    u = np.full(6, 0.5)
+    r = ni.itd(phi, traj, u)                                   # t = 2: the selection at w_1
+    # rel: two SVD-based spectral norms of the same 3 x 3 block, and round-off of 2 products
+    assert r.error_bound == pytest.approx(r.residual * (1.0 + q_S) / (1.0 - q_S), rel=1e-10)
+    one = fixed_point_iteration(phi, tol=0.0, max_iter=1, store_trajectory=True).trajectory
+    r1 = ni.itd(phi, one, u)                                   # t = 1: the selection at w_0
+    assert r1.residual > 0.1 and r1.error_bound >= 1e12 and r1.converged is False
+
+
+# -- methods/itd.py: forward mode --------------------------------------------------------------
+# J_0 = 0, J_{s+1} = A_s J_s + B_s along the solver's iterates (§7 eq. (13)) by hand with dense
+# selections. Mutants: the record (label, iterations), residual = relative inner step,
+# jacobian_step, error_bound = q/(1 - q)·jacobian_step (mutants `q * (1 - q)`, `(2 - q)`,
+# `(1 + q)`), `J_norm > 0` -> `> 1`, support_identified_at, and on_step(t, w_t, J_t).
+
+@pytest.mark.parametrize("lam2", [0.1, 2.0])   # ‖J_3‖ > 1 and < 1 (mutant `J_norm > 1`)
+def test_itd_forward_three_steps_by_hand(lam2):
+    phi = _map(lam=(0.5, lam2))
+    t = 3
+    sol = fixed_point_iteration(phi, tol=0.0, max_iter=t, store_trajectory=True)
+    ws = [sol.trajectory[s] for s in range(t + 1)]
+    Js = [np.zeros((5, 2))]
+    for s in range(t):
+        A, B = _dense(phi, ws[s])
+        Js.append(A @ Js[-1] + B)
+    seen = []
+    r = ni.itd_forward(phi, iters=t, tol=0.0,
+                       on_step=lambda s, w, J: seen.append((s, w.copy(), J.copy())))
+    q = float(phi.q)
+    assert (r.method, r.iterations, r.converged) == ("itd-forward", t, False)
+    # rtol: 3 dense products vs the fused kernel, another summation order (round-off only)
+    np.testing.assert_allclose(r.value, Js[t], rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(r.w, ws[t])       # the same solver step, bit for bit
+    assert r.support_identified_at == sol.support_identified_at
+    assert r.residual == pytest.approx(np.linalg.norm(ws[t] - ws[t - 1]) / np.linalg.norm(ws[t]),
+                                       rel=1e-12)
+    assert (np.linalg.norm(Js[t]) > 1.0) == (lam2 == 0.1)
+    jac_step = np.linalg.norm(Js[t] - Js[t - 1]) / np.linalg.norm(Js[t])
+    assert r.jacobian_step == pytest.approx(jac_step, rel=1e-10)
+    assert r.error_bound == pytest.approx(jac_step * q / (1.0 - q), rel=1e-10)
+    assert [s for s, _, _ in seen] == [1, 2, 3]
+    for s, w, J in seen:
+        np.testing.assert_array_equal(w, ws[s])
+        np.testing.assert_allclose(J, Js[s], rtol=1e-12, atol=1e-15)
+
+
+# Mutants: `check_positive_int(iters, minimum=0)` -> minimum=1 (iters = 0 refused), the default
+# budget 1000 -> 1001 (a fixed step 1e-3 makes q > 0.999: the budget is spent), the initial
+# `last_change = 0` -> 1. iters = 0: J_0 = 0, nothing certified (residual and step 1).
+
+def test_itd_forward_zero_steps_and_default_budget():
+    phi = _map()
+    r = ni.itd_forward(phi, iters=0)
+    assert (r.iterations, r.residual, r.jacobian_step, r.converged) == (0, 1.0, 1.0, False)
+    assert r.support_identified_at == 0
+    np.testing.assert_array_equal(r.value, np.zeros((5, 2)))
+    slow = _map(step=1e-3)
+    assert slow.q > 0.999
+    r = ni.itd_forward(slow)
+    assert (r.iterations, r.converged) == (1000, False)
+
+
+# Mutants in the stopping rule `tol > 0 and residual <= tol and jac_step·q/(1-q) <= tol`:
+# `tol > 1` (never stops early), `jac_step / jac_factor` (stops at another t), and
+# `tol >= 0`: tol = 0 must run exactly `iters` steps even where w and J stop moving (the empty
+# active set: w_t = 0, J_t = 0, every step exactly 0).
+
+def test_itd_forward_stops_at_the_first_certified_step():
+    phi = _map()
+    q = float(phi.q)
+    assert abs(q / (1.0 - q) - 1.0) > 0.5        # the instance separates `*` from `/` factor
+    tol = 1e-8
+    r = ni.itd_forward(phi, iters=10_000, tol=tol)
+    assert r.converged and r.iterations < 10_000
+    assert r.residual <= tol and r.jacobian_step * q / (1.0 - q) <= tol
+    prev = ni.itd_forward(phi, iters=r.iterations - 1, tol=0.0)
+    assert not (prev.residual <= tol and prev.jacobian_step * q / (1.0 - q) <= tol)
+    # Mutant `converged = residual <= tol and …` -> `or`: a budget that stops with the inner
+    # step below tol but the Jacobian bound above it is not converged
+    short = ni.itd_forward(phi, iters=20, tol=1e-4)
+    assert short.iterations == 20
+    assert short.residual <= 1e-4 < short.jacobian_step * q / (1.0 - q)
+    assert short.converged is False
+    empty = ni.itd_forward(_empty_map(), iters=5, tol=0.0)
+    assert (empty.iterations, empty.residual, empty.jacobian_step) == (5, 0.0, 0.0)
+    assert empty.converged is True
+
+
+# Mutants: `residual <= tol` -> `<` and `jac_step * jac_factor <= tol` -> `<` in the stopping
+# rule. Set tol to the larger of (residual, error_bound) after k = 5 steps, read from a tol = 0
+# run of exactly 5 steps (the same arithmetic, so the same floats): the rule "both <= tol"
+# first holds at step 5 (max(residual, bound) decreases strictly over steps 1..5, checked), and
+# with `<` it would fail there on the equal one. λ2 = 2 makes the residual the larger one,
+# λ2 = 0.1 the bound.
+
+@pytest.mark.parametrize("lam2, larger", [(2.0, "residual"), (0.1, "bound")])
+def test_itd_forward_stops_when_the_tolerance_is_met_with_equality(lam2, larger):
+    phi = _map(lam=(0.5, lam2))
+    runs = [ni.itd_forward(phi, iters=k, tol=0.0) for k in range(1, 6)]
+    peaks = [max(r.residual, r.error_bound) for r in runs]
+    assert all(a > b for a, b in zip(peaks, peaks[1:]))
+    last = runs[-1]
+    assert (last.residual > last.error_bound) == (larger == "residual")
+    r = ni.itd_forward(phi, iters=100, tol=peaks[-1])
+    assert (r.iterations, r.converged) == (5, True)
+
+
+# -- methods/aid_cg.py -------------------------------------------------------------------------
+# Textbook CG on the restricted system (I - A[R, R])ᵀ v_R = u_R (docs/theory.md §15.2) with the
+# dense A of the selection, by hand: x_0 = 0, r_0 = d_0 = b, α = rᵀr/dᵀMd, x += αd, r -= αMd,
+# d = r + (r'ᵀr'/rᵀr) d. |R| = 4 here and ‖u_R‖ ≠ 1, u has an entry off R.
+
+def _cg_instance():
+    phi = _map(lam=(0.05, 0.1))
+    w = np.array([1.0, -1.0, 0.25, 0.5, 0.0])
+    sel = phi.selection(w)
+    R = sel.rows
+    assert list(R) == [0, 1, 2, 3] and sel.spd and not sel.b_outside_rows
+    A, B = _dense_A(sel, 5), _dense_B(sel, 2)
+    M = np.eye(len(R)) - A[np.ix_(R, R)].T
+    u = np.array([0.5, 0.0, 0.25, 0.0, 0.25])
+    return phi, w, sel, R, M, B, u
+
+
+def _cg_by_hand(M, b, k):
+    x, r = np.zeros_like(b), b.copy()
+    d, xs, rs = r.copy(), [], []
+    for _ in range(k):
+        Md = M @ d
+        alpha = (r @ r) / (d @ Md)
+        x = x + alpha * d
+        r_next = r - alpha * Md
+        d = r_next + (r_next @ r_next) / (r @ r) * d
+        r = r_next
+        xs.append(x)
+        rs.append(r)
+    return xs, rs
+
+
+# Mutants: the loop counter from 1, `i += 2`, `bnorm > 1` in the loop (‖u_R‖ < 1: no step),
+# the residual `* bnorm` (‖u_R‖ ≠ 1) or `bnorm > 1`, `residual <= tol` -> `<` (tol = the
+# residual itself), the label, `result.v = None`, `history=True` by default, and the history
+# (the estimate Bᵀv_i after each step).
+
+def test_aid_cg_two_steps_by_hand():
+    phi, w, sel, R, M, B, u = _cg_instance()
+    b = u[R]
+    assert 0.5 < np.linalg.norm(b) < 0.6
+    xs, rs = _cg_by_hand(M, b, 2)
+    r = ni.aid_cg(phi, w, u, iters=2, tol=0.0)
+    v = np.zeros(5)
+    v[R] = xs[1]
+    assert (r.method, r.iterations, r.converged, r.history) == ("aid-cg", 2, False, None)
+    # rtol: 2 CG steps on a 4 x 4 system, dense vs the selection's products (round-off only)
+    np.testing.assert_allclose(r.v, v, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.value, B.T @ v, rtol=1e-12, atol=1e-15)
+    residual = np.linalg.norm(rs[1]) / np.linalg.norm(b)
+    assert residual > 0.1                                       # 2 of 4 steps: not converged
+    assert r.residual == pytest.approx(residual, rel=1e-10)     # the recursive residual
+    assert ni.aid_cg(phi, w, u, iters=2, tol=r.residual).converged is True   # <= tol
+    h = ni.aid_cg(phi, w, u, iters=2, tol=0.0, history=True).history
+    assert len(h) == 2
+    for x, est in zip(xs, h):
+        v = np.zeros(5)
+        v[R] = x
+        np.testing.assert_allclose(est, B.T @ v, rtol=1e-12, atol=1e-15)
+    # to convergence: the exact adjoint of the restricted system (numpy solve)
+    v = np.zeros(5)
+    v[R] = np.linalg.solve(M, b)
+    full = ni.aid_cg(phi, w, u)
+    assert full.converged and full.iterations <= len(R) + 1  # CG: |R| steps in exact arithmetic
+    # rtol: the 4 x 4 system is well conditioned (1 - q >= 0.1); round-off only
+    np.testing.assert_allclose(full.value, B.T @ v, rtol=1e-10, atol=1e-14)
+
+
+# Mutants: `v0 if bnorm > 0` -> `>= 0` (a warm start used for u_R = 0, whose solution is 0) and
+# -> `> 1` (the warm start ignored when ‖u_R‖ <= 1); `r = b - Mx` -> `b + Mx` or the start
+# residual `b` with x = v0 (CG then converges to v0 + M⁻¹b); residual `else 0.0` -> `1.0` and
+# `bnorm > 0` -> `>= 0` (0/0) for u_R = 0.
+
+def test_aid_cg_warm_start_and_zero_restricted_rhs():
+    phi, w, sel, R, M, B, u = _cg_instance()
+    cold = ni.aid_cg(phi, w, u, tol=1e-12)
+    warm = ni.aid_cg(phi, w, u, tol=1e-12, v0=cold.v)
+    # from the converged v the start residual is round-off (<< 1e-12 ‖u_R‖): no step
+    assert (warm.iterations, warm.converged) == (0, True)
+    np.testing.assert_array_equal(warm.value, cold.value)
+    far = ni.aid_cg(phi, w, u, tol=1e-12, v0=np.ones(5))
+    assert far.converged
+    # rtol: both converged to 1e-12 on a system with condition number <= 1/(1 - q) ~ 10
+    np.testing.assert_allclose(far.value, cold.value, rtol=1e-10, atol=1e-14)
+    off = np.array([0.0, 0.0, 0.0, 0.0, 0.5])                   # u_R = 0 (index 4 is off R)
+    r = ni.aid_cg(phi, w, off, v0=np.ones(5))
+    assert (r.iterations, r.residual, r.converged) == (0, 0.0, True)
+    np.testing.assert_array_equal(r.value, np.zeros(2))
+
+
+# Mutants in the stall guard (STALL = 50 -> 51, patience STALL + 2|R| -> STALL - 2|R|,
+# STALL + 3|R|, STALL + 2/|R|, `since_best < patience` -> `<=`, the counter reset to 1 or
+# started at 1, `since_best += 1` -> `= 1` / `+= 2`). A selection tagged SPD whose restricted
+# system is not symmetric, M = I - K with K = [[0, c], [-c, 0]] (dᵀMd = ‖d‖² > 0, so CG never
+# meets a non-positive curvature, but does not converge): CG must stop once 50 + 2|R| = 54
+# steps have passed without a new smallest residual and return the best iterate (module
+# docstring). Textbook CG by hand gives rᵀr = 0.3125, 0.078125, 0.0625 (the minimum, step 2),
+# then increasing (c = 1/2), or increasing from the start (c = 2: the best is x_0 = 0).
+
+class _SkewSelection:
+    def __init__(self, K):
+        self.K, self.rows, self.spd, self.b_outside_rows = K, np.arange(len(K)), True, False
+
+    def AT(self, v):
+        return self.K @ v
+
+    def BT(self, v):           # B = I: the returned value is v itself
+        return v.copy()
+
+
+class _SkewMap:
+    dtype = np.dtype(np.float64)
+
+    def __init__(self, K):
+        self.K, self.dim, self.n_hyper = K, len(K), len(K)
+
+    def check_point(self, w, name="w"):
+        return np.asarray(w, dtype=np.float64)
+
+    def selection(self, w):
+        return _SkewSelection(self.K)
+
+
+@pytest.mark.parametrize("c, best_step", [(0.5, 2), (2.0, 0)])
+def test_aid_cg_stops_after_stall_steps_without_a_new_minimum(c, best_step):
+    import importlib
+    assert importlib.import_module("ns_implicit.methods.aid_cg").STALL == 50  # documented
+    K = np.array([[0.0, c], [-c, 0.0]])
+    M = np.eye(2) - K
+    b = np.array([0.5, 0.25])
+    xs, rs = _cg_by_hand(M, b, best_step + 60)
+    rr = [b @ b] + [r @ r for r in rs]
+    assert int(np.argmin(rr)) == best_step
+    assert all(rr[k] > rr[best_step] * (1 + 1e-6) for k in range(len(rr)) if k != best_step)
+    r = ni.aid_cg(_SkewMap(K), np.zeros(2), b, tol=0.0)
+    assert r.iterations == best_step + 50 + 2 * 2 and r.converged is False
+    x_best = xs[best_step - 1] if best_step else np.zeros(2)
+    # rtol: a few 2 x 2 CG steps, the same arithmetic in another order (round-off only)
+    np.testing.assert_allclose(r.value, x_best, rtol=1e-12, atol=1e-15)
+    assert r.residual == pytest.approx(np.sqrt(rr[best_step] / rr[0]), rel=1e-12)
