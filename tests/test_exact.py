@@ -12,7 +12,8 @@ CASES = [  # (n_train, p, lam): p < n, p = n, p > n, and the largest size of the
     (60, 20, [0.02, 0.01]),
     (100, 100, [0.02, 0.002]),
     (200, 500, [0.05, 0.1]),
-    (2000, 500, [0.02, 0.01]),
+    # the largest size: 7 s of the default suite's 2-minute budget, so under -m slow
+    pytest.param(2000, 500, [0.02, 0.01], marks=pytest.mark.slow),
 ]
 
 

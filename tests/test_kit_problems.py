@@ -10,7 +10,7 @@ from ns_implicit.cli import main
 from ns_implicit.testing.problems import (PROBLEMS, build_problem_instance,
                                           check_problem_backend, sample_problem_instances)
 
-EXAMPLES = 6
+EXAMPLES = 4
 
 
 def _ista(X, y, lam, nonneg=False, iters=200_000, tol=1e-15):
