@@ -94,3 +94,62 @@ def test_refusals():
         LinearSVMProblem(X, y + 2, X_val, y_val)
     with pytest.raises(ValueError, match="X_val must have the same number of columns"):
         LinearSVMProblem(X, y, X_val[:, :3], y_val)
+
+
+def test_a_dual_variable_at_zero_on_the_margin():
+    # a new sample placed exactly on the margin (y x·w = 1 in the library's own arithmetic)
+    # with α = 0: the pre-projection value u = α - γ((Qα)_i - 1) is exactly 0, a tie of the box
+    # at its lower end. Both vertices (clamped / free) are enumerated; methods follow the tie
+    # rule; the one-sided derivatives in C are the two vertices' values.
+    from ns_implicit.solvers.fixed_point import Trajectory
+    from ns_implicit.theory.sets import implicit_jacobians, selections
+
+    X, y, X_val, y_val = _data(seed=3)
+    C = 0.1
+    alpha = LinearSVMProblem(X, y, X_val, y_val).solve([C], tol=1e-15, max_iter=2_000_000).w
+    w = X.T @ (y * alpha)
+    v = np.random.default_rng(7).standard_normal(P)
+    x_new = v / (v @ w)  # margin 1 up to round-off; fixed to exactly 1 below, by ulps
+    X2, y2, a2 = np.vstack([X, x_new]), np.r_[y, 1.0], np.r_[alpha, 0.0]
+    for _ in range(400):
+        problem = LinearSVMProblem(X2, y2, X_val, y_val)
+        u_new = float(problem.map.at([C]).inner_point(a2)[-1])
+        if u_new == 0.0:
+            break
+        # u_new = -γ(m - 1): a positive u means the margin is below 1, so grow x_new
+        X2[-1, -1] = np.nextafter(X2[-1, -1], np.inf if (u_new > 0) == (w[-1] > 0) else -np.inf)
+    phi = problem.map.at([C])
+    assert float(phi.inner_point(a2)[-1]) == 0.0  # the exact tie
+    # a2 is the fixed point of the extended problem to round-off (the new sample has α = 0)
+    assert np.linalg.norm(phi(a2) - a2) <= 1e-12 * np.linalg.norm(a2)
+    g = problem.outer.grad_w(a2)
+    vertices = {bool(np.isin(N, s.rows)): (Jk.T @ g)[0]
+                for s, Jk in zip(selections(phi, a2), implicit_jacobians(phi, a2))}
+    assert set(vertices) == {False, True} and vertices[False] != vertices[True]
+    # one-sided derivatives: re-solved at C ± h, the new sample is free on one side and stays
+    # at 0 on the other; on each side the sets are fixed, α affine in C, E smooth: the
+    # one-sided three-point formula has an O(h²) error
+    h = 1e-6 * C
+    sols = {s: problem.solve([C + s * h], w0=a2, tol=1e-15, max_iter=2_000_000).w
+            for s in (-2, -1, 1, 2)}
+    free_side = 1 if sols[1][-1] > 0 else -1
+    assert sols[2 * free_side][-1] > 0 and sols[-free_side][-1] == 0 == sols[-2 * free_side][-1]
+    f0 = problem.outer.value(a2)
+    d = {s: (-3 * f0 + 4 * problem.outer.value(sols[s]) - problem.outer.value(sols[2 * s]))
+         / (2 * s * h) for s in (1, -1)}
+    scale = abs(vertices[True]) + abs(vertices[False])
+    assert abs(d[free_side] - vertices[True]) <= 1e-5 * scale   # O(h²) + round-off E/h
+    assert abs(d[-free_side] - vertices[False]) <= 1e-5 * scale
+    traj = Trajectory(phi.dim, phi.dtype)
+    for _ in range(8000):  # q_S ≈ 0.99 on the free block: the certified tail needs ~6,000 steps
+        traj.append(a2)
+    for tie_active in (False, True):
+        tied = LinearSVMProblem(X2, y2, X_val, y_val, tie_active=tie_active).map.at([C])
+        itd = ni.itd(tied, traj, g)
+        assert itd.converged  # its certified tail is below 1e-10
+        for name, value in (("exact", ni.exact(tied, a2, g).value[0]),
+                            ("aid-cg", ni.aid_cg(tied, a2, g, iters=10_000, tol=1e-13).value[0]),
+                            ("aid-fp", ni.aid_fp(tied, a2, g, iters=200_000,
+                                                 tol=1e-13).value[0]),
+                            ("itd", itd.value[0])):
+            assert abs(value - vertices[tie_active]) <= 1e-8 * scale, name
