@@ -370,6 +370,20 @@ def test_aid_cg_two_steps_by_hand():
     np.testing.assert_allclose(full.value, B.T @ v, rtol=1e-10, atol=1e-14)
 
 
+# Mutant: the loop condition `sqrt(rr) > tol·‖u_R‖` -> `>=`: CG stops when ‖r‖ <= tol‖u_R‖
+# (module docstring). With u_R = (1/2, 0, 0, 0), ‖u_R‖ = 1/2 exactly, so tol = (the reported
+# residual after 2 steps) = ‖r_2‖/(1/2) gives tol·‖u_R‖ = ‖r_2‖ exactly: CG must stop there.
+
+def test_aid_cg_stops_when_the_residual_meets_tol_with_equality():
+    phi, w, sel, R, M, B, u = _cg_instance()
+    u = np.array([0.5, 0.0, 0.0, 0.0, 0.25])
+    two = ni.aid_cg(phi, w, u, iters=2, tol=0.0)
+    assert two.residual > 1e-3
+    r = ni.aid_cg(phi, w, u, tol=two.residual)
+    assert (r.iterations, r.converged) == (2, True)
+    np.testing.assert_array_equal(r.value, two.value)
+
+
 # Mutants: `v0 if bnorm > 0` -> `>= 0` (a warm start used for u_R = 0, whose solution is 0) and
 # -> `> 1` (the warm start ignored when ‖u_R‖ <= 1); `r = b - Mx` -> `b + Mx` or the start
 # residual `b` with x = v0 (CG then converges to v0 + M⁻¹b); residual `else 0.0` -> `1.0` and
@@ -442,3 +456,22 @@ def test_aid_cg_stops_after_stall_steps_without_a_new_minimum(c, best_step):
     # rtol: a few 2 x 2 CG steps, the same arithmetic in another order (round-off only)
     np.testing.assert_allclose(r.value, x_best, rtol=1e-12, atol=1e-15)
     assert r.residual == pytest.approx(np.sqrt(rr[best_step] / rr[0]), rel=1e-12)
+
+
+# Mutants: the curvature guard `not (isfinite(dᵀMd) and dᵀMd > 0)` -> `dᵀMd >= 0`, `> 1`, `or`,
+# and its `break` -> `continue`; the `break` on a non-finite ‖r‖² -> `continue`. The module
+# docstring: CG stops on a non-positive or non-finite curvature or a non-finite residual and
+# returns the best iterate seen (here x_0 = 0: value 0, residual 1, not converged). Systems
+# (I - K)ᵀ from selections tagged SPD: K = I (dᵀMd = 0 exactly), K = 2I (dᵀMd = -‖d‖² < 0),
+# K = c[[0, 1], [-1, 0]] with c = 1e200 and b = (1/2, 0): Md = (1/2, c/2), dᵀMd = 1/4 exactly,
+# α = 1, r_1 = (0, -c/2) and ‖r_1‖² = c²/4 overflows to inf. A `continue` mutant loops forever
+# without counting the step (killed by the runner's timeout).
+
+@pytest.mark.parametrize("K", [np.eye(2), 2.0 * np.eye(2),
+                               1e200 * np.array([[0.0, 1.0], [-1.0, 0.0]])],
+                         ids=["zero-curvature", "negative-curvature", "overflow"])
+def test_aid_cg_stops_on_a_bad_curvature_or_an_overflow_at_the_best_iterate(K):
+    b = np.array([0.5, 0.0])
+    r = ni.aid_cg(_SkewMap(K), np.zeros(2), b, tol=1e-10)
+    assert (r.iterations, r.residual, r.converged) == (0, 1.0, False)   # sqrt(1/4)/(1/2) exact
+    np.testing.assert_array_equal(r.value, np.zeros(2))

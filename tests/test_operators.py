@@ -9,8 +9,8 @@ import pytest
 
 import ns_implicit as ni
 from ns_implicit.bilevel.outer import ValidationMSE
-from ns_implicit.operators import (BoxProjection, NonnegativeSoftThreshold, SoftThreshold,
-                                   WeightedSoftThreshold, relu)
+from ns_implicit.operators import (BoxProjection, IdentityTail, NonnegativeSoftThreshold,
+                                   SoftThreshold, WeightedSoftThreshold, relu)
 from ns_implicit.steps import LeastSquaresStep
 from conftest import central_differences, solve_tightly
 
@@ -28,6 +28,7 @@ def _operators():
         "relu": (relu(), np.zeros(0)),
         "box": (BoxProjection(), np.array([1.3])),
         "soft": (SoftThreshold(), np.array([0.6])),
+        "soft+intercept": (IdentityTail(SoftThreshold(), 1), np.array([0.6])),
     }
 
 
@@ -39,12 +40,27 @@ PIECE_ATOL = 1e-8
 
 def _margin(op, u, lam):
     """Distance from ``u`` to the nearest kink of the operator (per coordinate)."""
+    if isinstance(op, IdentityTail):  # the tail has no kink
+        return np.r_[_margin(op.G, u, lam)[:-op.k], np.full(op.k, np.inf)]
     if isinstance(op, BoxProjection):
         return np.minimum(np.abs(u), np.abs(u - lam[0]))
     tau = GAMMA * (lam if isinstance(op, WeightedSoftThreshold) else
                    np.full(P, lam[0] if len(lam) else 0.0))
     x = np.abs(u) if isinstance(op, (WeightedSoftThreshold, SoftThreshold)) else u
     return np.abs(x - tau)
+
+
+def test_identity_tail_has_no_tie_and_a_unit_derivative_on_its_tail():
+    # the intercept coordinate passes through: at u = 0 (a tie for soft-thresholding) the
+    # tail is still active with derivative 1, and no vertex is enumerated for it
+    op = IdentityTail(SoftThreshold(), 1)
+    u = np.r_[np.linspace(-2, 2, P - 1) + 0.013, 0.0]
+    sel = op.select(u, np.array([0.6]), GAMMA)
+    e = np.zeros(P)
+    e[-1] = 1.0
+    assert sel.A(e)[-1] == 1.0 and (P - 1) in sel.rows
+    assert len(op.vertices(u, np.array([0.6]), GAMMA)) == 1
+    assert op.value(u + 1e-3 * e, np.array([0.6]), GAMMA)[-1] == pytest.approx(1e-3)
 
 
 def _point(op, lam, seed):

@@ -186,3 +186,78 @@ def test_minibatch_oracle_weights_a_row_multiset_by_hand():
     x = np.random.default_rng(0).standard_normal(len(w))
     H = (X.T * (c * sig * (1 - sig))) @ X
     np.testing.assert_allclose(lin.jvp_w(x), x - at.gamma * (H @ x + lam[1] * x), rtol=1e-12)
+
+
+# -- an unpenalised intercept ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def with_intercept():
+    datasets = pytest.importorskip("sklearn.datasets")
+    X, y = datasets.load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    problem = SparseLogisticProblem(X[:400], y[:400], X[400:], y[400:], fit_intercept=True)
+    lam = [0.2 * problem.lam1_max]  # 3 features: ISTA converges in ~6,000 steps
+    w = problem.solve(lam, tol=1e-14, max_iter=1_000_000).w
+    return problem, lam, w, X, y
+
+
+def test_intercept_solution_matches_scikit_learn(with_intercept):
+    import warnings
+
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    problem, lam, w, X, y = with_intercept
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # saga's iteration cap or deprecation notices
+        # scikit-learn's C Σ log-loss + ‖w‖₁ is (1/n) Σ log-loss + λ1‖w‖₁ with C = 1/(n λ1);
+        # its intercept is not penalised
+        ref = linear_model.LogisticRegression(l1_ratio=1.0, C=1.0 / (400 * lam[0]),
+                                              solver="saga", tol=1e-12,
+                                              max_iter=200_000).fit(X[:400], y[:400])
+    coef = problem.coef(w)
+    assert np.abs(coef - ref.coef_.ravel()).max() <= 1e-6 * np.abs(ref.coef_).max()
+    assert abs(problem.intercept(w) - ref.intercept_[0]) <= 1e-6 * abs(ref.intercept_[0])
+    assert problem.lam1_max > lam[0] and 0 < np.count_nonzero(coef) < X.shape[1]
+
+
+def test_intercept_hypergradient_equals_newton_on_the_support(with_intercept):
+    problem, lam, w, X, y = with_intercept
+    ys = np.where(y[:400] > 0, 1.0, -1.0)
+    Xa = np.column_stack([X[:400], np.ones(400)])
+    S = np.r_[np.flatnonzero(problem.coef(w)), Xa.shape[1] - 1]  # the support and b
+    s = np.r_[np.sign(w[S[:-1]]), 0.0]  # b carries no ℓ1 term
+    z = ys * (Xa @ w)
+    H = (Xa[:, S].T * (_sigma(z) * _sigma(-z))) @ Xa[:, S] / 400
+    yv = np.where(y[400:] > 0, 1.0, -1.0)
+    Xv = np.column_stack([X[400:], np.ones(len(yv))])
+    grad_E = -Xv.T @ (yv * _sigma(-yv * (Xv @ w))) / len(yv)
+    g_ref = grad_E[S] @ -np.linalg.solve(H, s)  # ∂(w_S, b)/∂λ1 = -H⁻¹ (s, 0)
+    phi = problem.map.at(lam)
+    assert phi.q == 1.0  # the intercept's direction has no curvature bound: averaged
+    g = ni.exact(phi, w, problem.outer.grad_w(w)).value[0]
+    assert abs(g - g_ref) <= 1e-8 * abs(g_ref)
+    with pytest.raises(TypeError, match="unpenalised intercept"):
+        StochasticCompositeMap(problem.map, 50)
+
+
+def _sigma(t):
+    return 0.5 * (1.0 + np.tanh(0.5 * t))
+
+
+def test_ridge_leaves_the_intercept_alone():
+    # with λ2 > 0 the optimality conditions on (support, b) read
+    # ∇ℓ_S + λ1 s + λ2 w_S = 0 and ∂ℓ/∂b = 0 (no ridge on b): Newton's method on them, by hand
+    X, y, X_val, y_val = _data(seed=2, n=120, p=8)
+    y = np.where(X[:, 0] + 0.5 > 0, 1.0, -1.0)  # an offset that needs an intercept
+    problem = SparseLogisticProblem(X, y, X_val, y_val, lam2=0.5, fit_intercept=True)
+    lam = [0.1 * problem.lam1_max]
+    w = problem.solve(lam, tol=1e-14, max_iter=1_000_000).w
+    Xa = np.column_stack([X, np.ones(len(y))])
+    S = np.r_[np.flatnonzero(problem.coef(w)), Xa.shape[1] - 1]
+    s, pen = np.r_[np.sign(w[S[:-1]]), 0.0], np.r_[np.ones(len(S) - 1), 0.0]
+    v = w[S].copy()
+    for _ in range(50):
+        z = y * (Xa[:, S] @ v)
+        grad = -Xa[:, S].T @ (y * _sigma(-z)) / len(y) + lam[0] * s + 0.5 * pen * v
+        H = (Xa[:, S].T * (_sigma(z) * _sigma(-z))) @ Xa[:, S] / len(y) + np.diag(0.5 * pen)
+        v -= np.linalg.solve(H, grad)
+    np.testing.assert_allclose(w[S], v, rtol=1e-9)  # ISTA tol 1e-14 × conditioning
+    assert abs(problem.intercept(w)) > 0.1

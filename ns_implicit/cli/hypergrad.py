@@ -6,7 +6,8 @@
 ``--lam-file F.npy``, or ``--lam1`` for all), ``svm`` (``--C``) and ``deq`` (the layer's
 weights ``θ`` from ``--lam-file``). ``--data FILE.npz`` holds ``X, y, X_val, y_val`` (labels
 ±1 or 0/1 for the classifiers; ``X, y, readout`` for ``deq``: inputs, targets, readout).
-``--fit-intercept`` adds an unpenalised intercept (the least-squares problems).
+``--fit-intercept`` adds an unpenalised intercept (the least-squares problems and sparse
+logistic regression).
 
 Contract (stable, scripted by other tools): with ``--json`` stdout holds exactly one JSON
 object with keys ``hypergradient`` (the derivatives in the order of ``lam``), ``method``, ``inner_iterations``,
@@ -79,8 +80,8 @@ def add_arguments(p):
 def load_problem(path, dtype, problem="elastic-net", fit_intercept=False):
     """The ``--problem`` bundle on ``--data`` (or the embedded default data)."""
     if fit_intercept and not PROBLEMS[problem].intercept:
-        raise ValueError(f"--fit-intercept does not apply to --problem {problem} (only to the "
-                         "least-squares problems: " + ", ".join(
+        raise ValueError(f"--fit-intercept does not apply to --problem {problem} (only to "
+                         + ", ".join(
                              k for k, v in PROBLEMS.items() if v.intercept) + ").")
     arrays = (default_arrays(problem, dtype) if path is None
               else read_npz(path, PROBLEMS[problem].keys, dtype))

@@ -28,12 +28,15 @@ class ProblemSpec:
 
 
 PROBLEMS = {
-    "elastic-net": ProblemSpec("elastic_net.ElasticNetProblem", scalars=("lam1", "lam2"), intercept=True),
+    "elastic-net": ProblemSpec("elastic_net.ElasticNetProblem", scalars=("lam1", "lam2"),
+                               intercept=True),
     "lasso": ProblemSpec("elastic_net.LassoProblem", scalars=("lam1",), intercept=True),
-    "weighted-lasso": ProblemSpec("weighted_lasso.WeightedLassoProblem", scalars=("lam1",), vector=True,
-                                  intercept=True),
-    "nonneg-lasso": ProblemSpec("nonneg_lasso.NonnegativeLassoProblem", scalars=("lam1",), intercept=True),
-    "sparse-logreg": ProblemSpec("sparse_logreg.SparseLogisticProblem", scalars=("lam1",), classifier=True),
+    "weighted-lasso": ProblemSpec("weighted_lasso.WeightedLassoProblem", scalars=("lam1",),
+                                  vector=True, intercept=True),
+    "nonneg-lasso": ProblemSpec("nonneg_lasso.NonnegativeLassoProblem", scalars=("lam1",),
+                                intercept=True),
+    "sparse-logreg": ProblemSpec("sparse_logreg.SparseLogisticProblem", scalars=("lam1",),
+                                 classifier=True, intercept=True),
     "svm": ProblemSpec("svm.LinearSVMProblem", scalars=("C",), classifier=True),
     "deq": ProblemSpec("deq.ReLUEquilibriumProblem", keys=("X", "y", "readout"), vector=True),
 }

@@ -36,9 +36,10 @@ See :mod:`ns_implicit.operators.soft_threshold` for the reference operator and t
 
 from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
 from ns_implicit.operators.box import BoxProjection
+from ns_implicit.operators.identity_tail import IdentityTail
 from ns_implicit.operators.nonnegative import NonnegativeSoftThreshold, relu
 from ns_implicit.operators.soft_threshold import SoftThreshold
 from ns_implicit.operators.weighted_soft_threshold import WeightedSoftThreshold
 
-__all__ = ["MAX_SELECTIONS", "BoxProjection", "MaskSelection", "NonnegativeSoftThreshold",
+__all__ = ["MAX_SELECTIONS", "BoxProjection", "IdentityTail", "MaskSelection", "NonnegativeSoftThreshold",
            "Operator", "SoftThreshold", "WeightedSoftThreshold", "enumerate_ties", "relu"]

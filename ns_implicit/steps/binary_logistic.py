@@ -41,12 +41,25 @@ class BinaryLogisticStep(RidgeWeight):
     y : (n,) binary labels, -1/+1 or 0/1.
     step : ``"lipschitz"`` (``γ = 1/(L/4 + λ2)``) or a fixed float in ``(0, 2/(L/4 + λ2))``.
     lam2 : None (``λ_T = (λ2,)``) or a fixed ridge weight ``>= 0`` (``λ_T = ()``; default 0).
+    fit_intercept : bool
+        Append a column of ones: the last coordinate of ``w`` is an intercept, left out of the
+        ridge term (and, with :class:`~ns_implicit.operators.IdentityTail`, of the ℓ1 term).
+        The map is then only averaged (``q = 1``, §15.6): nothing bounds the curvature in the
+        intercept's direction from below.
     """
 
-    def __init__(self, X, y, step="lipschitz", lam2=0.0):
+    def __init__(self, X, y, step="lipschitz", lam2=0.0, fit_intercept=False):
         X, y, n, p = check_design(X, y)
         self.fixed_step, _ = check_step_rule(step, ("lipschitz",))
         self._init_ridge(lam2)
+        self.fit_intercept = bool(fit_intercept)
+        if self.fit_intercept:
+            ones = np.ones((n, 1), dtype=X.dtype)
+            X = sp.hstack([X, ones], format="csr") if sp.issparse(X) else np.hstack([X, ones])
+            p += 1
+        #: 1 on the penalised coordinates, 0 on the intercept (None: all penalised)
+        self.penalized = (np.r_[np.ones(p - 1), 0.0].astype(X.dtype) if self.fit_intercept
+                          else None)
         self.X, self.y, self.n, self.p, self.dtype = X, signed_labels(y), n, p, X.dtype
         L, _ = _extreme_eigenvalues(X, None)
         self.L = L / 4.0  # the curvature bound of ℓ: d <= 1/4
@@ -57,6 +70,10 @@ class BinaryLogisticStep(RidgeWeight):
 
     def check_params(self, lam_T):
         return lam_T
+
+    def ridge_term(self, lam2, w):
+        """``λ2 w`` on the penalised coordinates (the intercept is not)."""
+        return lam2 * w if self.penalized is None else lam2 * (self.penalized * w)
 
     def step_size(self, lam2):
         """``(γ, dγ/dλ2)``: ``1/(L/4 + λ2)`` with ``-γ²`` (0 for a fixed ``λ2``), or the fixed step."""
@@ -89,6 +106,10 @@ class BinaryLogisticStep(RidgeWeight):
 
     def minibatch(self, batch_size):
         """The minibatch oracle ``T̂`` of this step (NSID/SID, the stochastic solver)."""
+        if self.fit_intercept:
+            raise TypeError("NSID/SID need a contraction, and a logistic step with an "
+                            "unpenalised intercept is only averaged (q = 1); use a "
+                            "deterministic method, or fit_intercept=False with lam2 > 0.")
         from ns_implicit.steps.minibatch_binary_logistic import MinibatchBinaryLogistic
 
         return MinibatchBinaryLogistic(self, batch_size)
@@ -110,7 +131,7 @@ class BinaryLogisticStepAt:
         gamma, dgamma = step.step_size(lam2)
         self.q = step.contraction_factor(lam2)
         #: nonexpansive and averaged, not contractive: λ2 = 0 with γL/4 < 2 (§15.6)
-        self.averaged = lam2 == 0.0 and gamma * step.L < 2.0
+        self.averaged = (lam2 == 0.0 or step.fit_intercept) and gamma * step.L < 2.0
         if self.averaged:
             self.q = 1.0
         elif not self.q < 1.0:
@@ -125,7 +146,7 @@ class BinaryLogisticStepAt:
 
     def evaluate(self, w, out):
         """``out = T(w, λ2)``."""
-        out[:] = w - self.gamma * (self.step.gradient(w) + self.lam2 * w)
+        out[:] = w - self.gamma * (self.step.gradient(w) + self.step.ridge_term(self.lam2, w))
 
     def linearize(self, w):
         return BinaryLogisticLinearization(self, w)
@@ -137,9 +158,9 @@ class BinaryLogisticLinearization(RidgeLinearization):
     def __init__(self, step_at, w):
         s = step_at.step
         self.step, self.gamma, self.lam2 = s, step_at.gamma, step_at.lam2
-        grad = s.gradient(w) + self.lam2 * w
+        grad = s.gradient(w) + s.ridge_term(self.lam2, w)
         self.value = w - self.gamma * grad
-        self.dT_dlam2 = -self.gamma * w - step_at._dgamma * grad
+        self.dT_dlam2 = -self.gamma * s.ridge_term(1.0, w) - step_at._dgamma * grad
         self.d = s.curvature(w)
 
     def _hessian_vector(self, x):
@@ -149,7 +170,7 @@ class BinaryLogisticLinearization(RidgeLinearization):
 
     def jvp_w(self, x):
         """``∂_wT x = x - γ(∇²ℓ x + λ2 x)``."""
-        return x - self.gamma * (self._hessian_vector(x) + self.lam2 * x)
+        return x - self.gamma * (self._hessian_vector(x) + self.step.ridge_term(self.lam2, x))
 
     vjp_w = jvp_w  # ∂_wT is symmetric
 
@@ -159,5 +180,6 @@ class BinaryLogisticLinearization(RidgeLinearization):
         XS = XS.toarray() if sp.issparse(XS) else np.asarray(XS)
         block = (XS.T * self.d) @ XS / self.step.n
         block = -self.gamma * block.astype(self.step.dtype, copy=False)
-        block.flat[::block.shape[0] + 1] += 1.0 - self.gamma * self.lam2
+        pen = 1.0 if self.step.penalized is None else self.step.penalized[S]
+        block.flat[::block.shape[0] + 1] += 1.0 - self.gamma * self.lam2 * pen
         return block
