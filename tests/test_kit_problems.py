@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from ns_implicit.cli import main
+from hypothesis import given, settings
+
 from ns_implicit.testing.problems import (PROBLEMS, build_problem_instance,
-                                          check_problem_backend, sample_problem_instances)
+                                          check_problem_backend, check_problem_hypergradient,
+                                          problem_instances, sample_problem_instances)
 
 EXAMPLES = 4
 
@@ -91,7 +94,27 @@ def svm(X, y, X_val, y_val, C, iters=500_000):
     return np.array([(y * (X @ grad_w)) @ da])
 
 
-CANDIDATES.update({"sparse-logreg": sparse_logreg, "svm": svm})
+def deq(X, t, r, theta):
+    """Fixed-point iteration of the layer, then ``J = (I - D W)⁻¹ D ∂_θT`` per input, dense."""
+    d, k = len(r), X.shape[1]
+    W, U, b = theta[:d * d].reshape(d, d), theta[d * d:d * d + d * k].reshape(d, k), theta[-d:]
+    g = np.zeros(len(theta))
+    for x, target in zip(X, t):
+        z = np.zeros(d)
+        for _ in range(10_000):
+            z_new = np.maximum(W @ z + U @ x + b, 0)
+            if np.linalg.norm(z_new - z) <= 1e-15 * max(np.linalg.norm(z_new), 1e-300):
+                z = z_new
+                break
+            z = z_new
+        D = np.diag((W @ z + U @ x + b > 0).astype(float))
+        dT = np.hstack([np.kron(np.eye(d), z[None]), np.kron(np.eye(d), x[None]), np.eye(d)])
+        J = np.linalg.solve(np.eye(d) - D @ W, D @ dT)
+        g += J.T @ ((z @ r - target) * r / len(t))
+    return g
+
+
+CANDIDATES.update({"sparse-logreg": sparse_logreg, "svm": svm, "deq": deq})
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
@@ -103,6 +126,13 @@ def test_independent_candidates_pass_and_sign_errors_fail(name):
     bad = check_problem_backend(lambda *a: -np.asarray(CANDIDATES[name](*a)), name,
                                 examples=EXAMPLES)
     assert not any(r.passed for r in bad)
+
+
+@settings(max_examples=5, deadline=None)
+@given(problem_instances("lasso"))
+def test_property_style_usage(instance):
+    rep = check_problem_hypergradient(CANDIDATES["lasso"], instance)
+    assert rep.passed, str(rep)
 
 
 def test_same_seed_same_bits_and_bad_names():

@@ -13,13 +13,17 @@ problem            candidate(...)                                   returns
 ``nonneg-lasso``   ``(X, y, X_val, y_val, lam1)``                   ``[dE/dlam1]``
 ``sparse-logreg``  ``(X, y, X_val, y_val, lam1)`` (labels ±1)       ``[dE/dlam1]``
 ``svm``            ``(X, y, X_val, y_val, C)`` (labels ±1)          ``[dE/dC]``
+``deq``            ``(X, y, readout, theta)``                       ``dE/dtheta``
 =================  ===============================================  =========================
 
 with the inner problems and outer losses of the problem bundles of the same names
 (:mod:`ns_implicit.problems`; the SVM's outer loss is the held-out logistic loss of
-``w = Xᵀ(y ⊙ α)``). An instance is generic when every coordinate of ``u = T(w*)`` is at
-relative distance at least :data:`GENERIC_MARGIN` from the operator's kinks (the operator's own
-``ties(..., tie_tol=GENERIC_MARGIN)`` is empty): the hypergradient is unique there.
+``w = Xᵀ(y ⊙ α)``; for ``deq``, ``X`` holds the ``m`` inputs, ``y`` the targets of the readout
+and ``theta = (W, U, b)`` flattened in C order, :class:`~ns_implicit.problems.deq.ReLUEquilibriumProblem`).
+An instance is generic when every coordinate of ``u = T(w*)`` is at relative distance at least
+:data:`GENERIC_MARGIN` from the operator's kinks (the operator's own
+``ties(..., tie_tol=GENERIC_MARGIN)`` is empty; for the ReLU layer every pre-activation is at
+least ``GENERIC_MARGIN`` away from 0): the hypergradient is unique there.
 """
 
 from dataclasses import dataclass
@@ -30,7 +34,7 @@ from ns_implicit.testing._call import call_with_timeout
 from ns_implicit.testing.assertions import ATOL, RTOL, TIMEOUT, CheckReport
 
 GENERIC_MARGIN = 1e-3
-PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm")
+PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm", "deq")
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,6 +56,8 @@ class ProblemInstance:
 
     def arguments(self):
         """Fresh copies for a candidate (a candidate cannot change the instance)."""
+        if self.problem == "deq":  # X_val holds the readout there
+            return self.X.copy(), self.y.copy(), self.X_val.copy(), self.lam.copy()
         lam = (self.lam.copy(),) if self.problem == "weighted-lasso" else (float(self.lam[0]),)
         return (self.X.copy(), self.y.copy(), self.X_val.copy(), self.y_val.copy(), *lam)
 
@@ -84,6 +90,8 @@ def build_problem_instance(name, seed):
 
     if name not in PROBLEMS:
         raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}; got {name!r}.")
+    if name == "deq":
+        return _deq_instance(seed)
     rng = np.random.default_rng(seed)
     n, p = int(rng.integers(20, 60)), int(rng.integers(4, 40))
     X, X_val = rng.standard_normal((n, p)), rng.standard_normal((30, p))
@@ -119,6 +127,30 @@ def build_problem_instance(name, seed):
                            expected, int(seed))
 
 
+def _deq_instance(seed):
+    """A ReLU equilibrium layer (width 3-8, 1-4 inputs, ``‖W‖₂`` in [0.3, 0.9]) at a point
+    whose pre-activations are all at least ``GENERIC_MARGIN`` from 0."""
+    from ns_implicit.methods.exact import exact
+    from ns_implicit.problems.deq import ReLUEquilibriumProblem
+
+    rng = np.random.default_rng(seed)
+    d, k, m = int(rng.integers(3, 9)), int(rng.integers(2, 6)), int(rng.integers(1, 5))
+    X, t, r = rng.standard_normal((m, k)), rng.standard_normal(m), rng.standard_normal(d)
+    bundle = ReLUEquilibriumProblem(X, t, r, d)
+    W = rng.standard_normal((d, d))
+    W *= rng.uniform(0.3, 0.9) / np.linalg.norm(W, 2)
+    theta = bundle.pack(W, rng.standard_normal((d, k)), 0.5 * rng.standard_normal(d))
+    phi = bundle.map.at(theta)
+    z = bundle.solve(theta, tol=1e-15, max_iter=100_000).w
+    if np.min(np.abs(phi.inner_point(z))) < GENERIC_MARGIN or not np.any(z):
+        return None
+    expected = exact(phi, z, bundle.outer.grad_w(z)).value.astype(np.float64)
+    if not np.any(expected):
+        return None
+    return ProblemInstance("deq", X, t, r, np.zeros(0), np.asarray(theta, np.float64), z,
+                           expected, int(seed))
+
+
 def sample_problem_instances(name, n, seed=0):
     """``n`` generic instances of ``name`` from consecutive seeds starting at ``seed``."""
     out, s = [], int(seed)
@@ -130,6 +162,16 @@ def sample_problem_instances(name, n, seed=0):
         if s - seed > 50 * n + 100:
             raise RuntimeError(f"could not draw {n} generic {name} instances")
     return out
+
+
+def problem_instances(name):
+    """A Hypothesis strategy of generic instances of ``name`` (drawn by seed)."""
+    from hypothesis import strategies as st
+
+    if name not in PROBLEMS:
+        raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}; got {name!r}.")
+    return st.integers(0, 2**32 - 1).map(lambda s: build_problem_instance(name, s)).filter(
+        lambda inst: inst is not None)
 
 
 def check_problem_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, timeout=TIMEOUT):
