@@ -54,8 +54,34 @@ def time_to(history, target, start_offset=0.0):
     return float("nan")
 
 
+def versus_grid(name, problem, grid, bundle, X_tr, y_tr, test_mse):
+    """One row: the grid-search CV estimator ``grid`` (fitted here, timed) against ``tune`` on
+    the same ``KFold(5)`` folds of ``bundle``; returns the row and the tuned λ."""
+    from ns_implicit.tuning import cross_validation_problems, tune
+
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grid.fit(X_tr, y_tr)
+    t_grid = time.perf_counter() - t
+    mse = grid.mse_path_
+    grid_best = float(mse.mean(axis=-1).min()) / 2  # scikit-learn's MSE is 2 E
+    t = time.perf_counter()
+    folds = cross_validation_problems(lambda *a: bundle(*a, fit_intercept=True), X_tr, y_tr, 5)
+    setup = time.perf_counter() - t
+    res = tune(None, folds=folds)
+    full = bundle(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
+    w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
+    return {"dataset": name, "problem": problem,
+            "grid_seconds": t_grid, "grid_best_cv": grid_best,
+            "grid_test_mse": test_mse(grid.coef_, grid.intercept_),
+            "tune_seconds_to_1pct": time_to(res.history, 1.01 * grid_best, setup),
+            "tune_seconds": res.seconds + setup, "tune_cv": res.value,
+            "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": res.lam.tolist()}
+
+
 def run_dataset(name, X, y):
-    from sklearn.linear_model import ElasticNet, ElasticNetCV, Lasso, LassoCV
+    from sklearn.linear_model import ElasticNetCV, LassoCV
     from sklearn.model_selection import KFold
 
     import ns_implicit as ni
@@ -65,69 +91,26 @@ def run_dataset(name, X, y):
     X_tr, X_te = standardise(X[n_test:], X[:n_test])
     y_tr, y_te = y[n_test:], y[:n_test]
     kf = KFold(5)
-    rows = []
     test_mse = lambda coef, b: float(np.mean((X_te @ coef + b - y_te) ** 2))  # noqa: E731
-
-    # -- lasso -----------------------------------------------------------------------------
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cv = LassoCV(alphas=100, cv=kf, tol=1e-8, max_iter=100_000).fit(X_tr, y_tr)
-    t_grid = time.perf_counter() - t
-    grid_best = float(cv.mse_path_.mean(axis=1).min()) / 2
-    t = time.perf_counter()
-    folds = cross_validation_problems(lambda *a: ni.LassoProblem(*a, fit_intercept=True),
-                                      X_tr, y_tr, 5)
-    setup = time.perf_counter() - t
-    res = tune(None, folds=folds)
-    full = ni.LassoProblem(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
-    w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
-    rows.append({"dataset": name, "problem": "lasso",
-                 "grid_seconds": t_grid, "grid_best_cv": grid_best,
-                 "grid_test_mse": test_mse(cv.coef_, cv.intercept_),
-                 "tune_seconds_to_1pct": time_to(res.history, 1.01 * grid_best, setup),
-                 "tune_seconds": res.seconds + setup, "tune_cv": res.value,
-                 "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": res.lam.tolist()})
-    lasso_lam = res.lam
-
-    # -- elastic net -----------------------------------------------------------------------
+    lasso = versus_grid(name, "lasso", LassoCV(alphas=100, cv=kf, tol=1e-8, max_iter=100_000),
+                        ni.LassoProblem, X_tr, y_tr, test_mse)
     ratios = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cv = ElasticNetCV(l1_ratio=ratios, alphas=100, cv=kf, tol=1e-8,
-                          max_iter=100_000).fit(X_tr, y_tr)
-    t_grid = time.perf_counter() - t
-    grid_best = float(cv.mse_path_.mean(axis=2).min()) / 2
-    t = time.perf_counter()
-    folds = cross_validation_problems(lambda *a: ni.ElasticNetProblem(*a, fit_intercept=True),
-                                      X_tr, y_tr, 5)
-    setup = time.perf_counter() - t
-    res = tune(None, folds=folds)
-    full = ni.ElasticNetProblem(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
-    w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
-    rows.append({"dataset": name, "problem": "elastic-net",
-                 "grid_seconds": t_grid, "grid_best_cv": grid_best,
-                 "grid_test_mse": test_mse(cv.coef_, cv.intercept_),
-                 "tune_seconds_to_1pct": time_to(res.history, 1.01 * grid_best, setup),
-                 "tune_seconds": res.seconds + setup, "tune_cv": res.value,
-                 "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": res.lam.tolist()})
-    enet_grid = (cv.coef_, cv.intercept_, grid_best)
+    enet_cv = ElasticNetCV(l1_ratio=ratios, alphas=100, cv=kf, tol=1e-8, max_iter=100_000)
+    enet = versus_grid(name, "elastic-net", enet_cv, ni.ElasticNetProblem, X_tr, y_tr, test_mse)
 
-    # -- weighted lasso, from the lasso's tuned λ ------------------------------------------
+    # -- weighted lasso, from the lasso's tuned λ, against the elastic-net grid ------------
     t = time.perf_counter()
     folds = cross_validation_problems(
         lambda *a: ni.WeightedLassoProblem(*a, fit_intercept=True), X_tr, y_tr, 5)
-    res = tune(None, np.full(X_tr.shape[1], lasso_lam[0]), folds=folds, max_outer=200)
+    res = tune(None, np.full(X_tr.shape[1], lasso["tune_lam"][0]), folds=folds, max_outer=200)
     full = ni.WeightedLassoProblem(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
     w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
-    rows.append({"dataset": name, "problem": "weighted-lasso",
-                 "grid_seconds": float("nan"), "grid_best_cv": enet_grid[2],
-                 "grid_test_mse": test_mse(enet_grid[0], enet_grid[1]),
-                 "tune_seconds_to_1pct": float("nan"),
-                 "tune_seconds": time.perf_counter() - t, "tune_cv": res.value,
-                 "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": None})
-    return rows
+    weighted = {"dataset": name, "problem": "weighted-lasso",
+                "grid_seconds": float("nan"), "grid_best_cv": enet["grid_best_cv"],
+                "grid_test_mse": enet["grid_test_mse"], "tune_seconds_to_1pct": float("nan"),
+                "tune_seconds": time.perf_counter() - t, "tune_cv": res.value,
+                "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": None}
+    return [lasso, enet, weighted]
 
 
 def main(argv=None):

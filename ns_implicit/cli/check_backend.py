@@ -73,23 +73,10 @@ def load_candidate(target):
     return fn
 
 
-def format_problem_table(reports):
-    header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {'check':<16} {'error':>9} "
-              f"{'tol':>9} {'seconds':>8}  result")
-    lines = [header, "-" * len(header)]
-    for i, r in enumerate(reports, 1):
-        inst = r.instance
-        n, p = inst.X.shape
-        err = f"{r.error:9.2e}" if r.error == r.error else f"{'-':>9}"
-        tol = f"{r.tolerance:9.2e}" if r.tolerance == r.tolerance else f"{'-':>9}"
-        lines.append(f"{i:>3}  {inst.kind:<9} {p:>3} {n:>3} {inst.X_val.shape[0]:>5}  "
-                     f"{r.check:<16} {err} {tol} {r.seconds:>8.3f}  "
-                     f"{'pass' if r.passed else 'FAIL'}")
-    return "\n".join(lines)
-
-
-def format_table(reports):
-    header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {'lam1':>10} {'lam2':>10}  "
+def format_table(reports, lam_columns=True):
+    """One line per report; ``lam_columns``: the elastic net's ``(λ1, λ2)``."""
+    lam_head = f"{'lam1':>10} {'lam2':>10}  " if lam_columns else ""
+    header = (f"{'#':>3}  {'kind':<9} {'p':>3} {'n':>3} {'n_val':>5}  {lam_head}"
               f"{'check':<16} {'error':>9} {'tol':>9} {'seconds':>8}  result")
     lines = [header, "-" * len(header)]
     for i, r in enumerate(reports, 1):
@@ -97,9 +84,10 @@ def format_table(reports):
         n, p = inst.X.shape
         err = f"{r.error:9.2e}" if r.error == r.error else f"{'-':>9}"
         tol = f"{r.tolerance:9.2e}" if r.tolerance == r.tolerance else f"{'-':>9}"
-        lines.append(f"{i:>3}  {inst.kind:<9} {p:>3} {n:>3} {inst.X_val.shape[0]:>5}  "
-                     f"{inst.lam[0]:>10.4g} {inst.lam[1]:>10.4g}  {r.check:<16} {err} {tol} "
-                     f"{r.seconds:>8.3f}  {'pass' if r.passed else 'FAIL'}")
+        lam = f"{inst.lam[0]:>10.4g} {inst.lam[1]:>10.4g}  " if lam_columns else ""
+        lines.append(f"{i:>3}  {inst.kind:<9} {p:>3} {n:>3} {inst.X_val.shape[0]:>5}  {lam}"
+                     f"{r.check:<16} {err} {tol} {r.seconds:>8.3f}  "
+                     f"{'pass' if r.passed else 'FAIL'}")
     return "\n".join(lines)
 
 
@@ -154,7 +142,7 @@ def _run_problem(args, candidate):
                                     timeout=args.timeout)
     print(f"ns-implicit check-backend {args.target} --problem {args.problem}: {len(reports)} "
           f"generic instances, seed {args.seed}")
-    print(format_problem_table(reports))
+    print(format_table(reports, lam_columns=False))
     failed = [r for r in reports if not r.passed]
     for i, r in enumerate(reports, 1):
         if not r.passed and r.check != "not-run":

@@ -67,3 +67,14 @@ class RidgeLinearization:
     def vjp_lam(self, v):
         """``(∂_λ2T)ᵀ v = <∂_λ2 T, v>``."""
         return ridge_vjp(self.dT_dlam2, v, self.step.n_params)
+
+
+def batch_multiset(stream, J, n, batch_size):
+    """``(rows, counts)``: the multiset union of the next ``J`` batches of ``stream`` (distinct
+    rows and multiplicities), counted in chunks of ~1M indices (memory ``O(n)``)."""
+    counts = np.zeros(n, dtype=np.int64)
+    chunk = max(1, (1 << 20) // batch_size)
+    for start in range(0, J, chunk):
+        counts += np.bincount(stream.take(min(chunk, J - start)).ravel(), minlength=n)
+    rows = np.flatnonzero(counts)
+    return rows, counts[rows]

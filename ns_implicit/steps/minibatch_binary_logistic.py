@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from scipy.special import expit
 
 from ns_implicit._validation import check_batch_size
-from ns_implicit.steps._common import RidgeLinearization
+from ns_implicit.steps._common import RidgeLinearization, batch_multiset
 from ns_implicit.steps.binary_logistic import BinaryLogisticStep
 
 
@@ -42,12 +42,8 @@ class MinibatchBinaryLogistic:
 
     def average(self, at, w, stream, J):
         """``T̄_J``: one step on the multiset union of the next ``J`` batches."""
-        counts = np.zeros(self.n, dtype=np.int64)
-        chunk = max(1, (1 << 20) // self.batch_size)
-        for start in range(0, J, chunk):
-            counts += np.bincount(stream.take(min(chunk, J - start)).ravel(), minlength=self.n)
-        rows = np.flatnonzero(counts)
-        return MinibatchBinaryLogisticLinearization(at, w, rows, counts[rows])
+        return MinibatchBinaryLogisticLinearization(
+            at, w, *batch_multiset(stream, J, self.n, self.batch_size))
 
 
 class MinibatchBinaryLogisticLinearization(RidgeLinearization):

@@ -23,6 +23,7 @@ import numpy as np
 
 from ns_implicit.kernels.logistic import noise_vjp_rows, softmax_cross_entropy, softmax_jvp_rows
 from ns_implicit._validation import check_batch_size
+from ns_implicit.steps._common import batch_multiset
 from ns_implicit.steps.logistic import MultinomialLogisticStep
 
 
@@ -48,12 +49,8 @@ class MinibatchLogistic:
 
     def average(self, at, w, stream, J):
         """``T̄_J = (1/J) Σ_j T̂(w, Λ, ξ'_j)``: one step on the multiset union of ``J`` batches."""
-        counts = np.zeros(self.n, dtype=np.int64)
-        chunk = max(1, (1 << 20) // self.batch_size)
-        for start in range(0, J, chunk):
-            counts += np.bincount(stream.take(min(chunk, J - start)).ravel(), minlength=self.n)
-        rows = np.flatnonzero(counts)
-        return MinibatchLogisticLinearization(at, w, rows, counts[rows])
+        return MinibatchLogisticLinearization(
+            at, w, *batch_multiset(stream, J, self.n, self.batch_size))
 
 
 class MinibatchLogisticLinearization:
