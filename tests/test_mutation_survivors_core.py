@@ -416,11 +416,15 @@ def test_aid_cg_warm_start_and_zero_restricted_rhs():
 # then increasing (c = 1/2), or increasing from the start (c = 2: the best is x_0 = 0).
 
 class _SkewSelection:
-    def __init__(self, K):
-        self.K, self.rows, self.spd, self.b_outside_rows = K, np.arange(len(K)), True, False
+    """Aᵀ = K on the first two coordinates, 0 on the others (``dim >= 2``); every row in R."""
+
+    def __init__(self, K, dim):
+        self.K, self.rows, self.spd, self.b_outside_rows = K, np.arange(dim), True, False
 
     def AT(self, v):
-        return self.K @ v
+        out = np.zeros_like(v)
+        out[:2] = self.K @ v[:2]
+        return out
 
     def BT(self, v):           # B = I: the returned value is v itself
         return v.copy()
@@ -429,14 +433,14 @@ class _SkewSelection:
 class _SkewMap:
     dtype = np.dtype(np.float64)
 
-    def __init__(self, K):
-        self.K, self.dim, self.n_hyper = K, len(K), len(K)
+    def __init__(self, K, dim=2):
+        self.K, self.dim, self.n_hyper = K, dim, dim
 
     def check_point(self, w, name="w"):
         return np.asarray(w, dtype=np.float64)
 
     def selection(self, w):
-        return _SkewSelection(self.K)
+        return _SkewSelection(self.K, self.dim)
 
 
 @pytest.mark.parametrize("c, best_step", [(0.5, 2), (2.0, 0)])
@@ -467,6 +471,7 @@ def test_aid_cg_stops_after_stall_steps_without_a_new_minimum(c, best_step):
 # α = 1, r_1 = (0, -c/2) and ‖r_1‖² = c²/4 overflows to inf. A `continue` mutant loops forever
 # without counting the step (killed by the runner's timeout).
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the overflow case
 @pytest.mark.parametrize("K", [np.eye(2), 2.0 * np.eye(2),
                                1e200 * np.array([[0.0, 1.0], [-1.0, 0.0]])],
                          ids=["zero-curvature", "negative-curvature", "overflow"])
@@ -475,3 +480,31 @@ def test_aid_cg_stops_on_a_bad_curvature_or_an_overflow_at_the_best_iterate(K):
     r = ni.aid_cg(_SkewMap(K), np.zeros(2), b, tol=1e-10)
     assert (r.iterations, r.residual, r.converged) == (0, 1.0, False)   # sqrt(1/4)/(1/2) exact
     np.testing.assert_array_equal(r.value, np.zeros(2))
+
+
+# Mutant: `rr < best_rr` -> `<=`: a residual equal to the best is not a new minimum. c = 1,
+# b = (1/2, 0), all dyadic: Md_0 = (1/2, 1/2), dᵀMd = 1/4, α = 1, x_1 = b, r_1 = (0, -1/2),
+# so ‖r_1‖² = ‖r_0‖² = 1/4 exactly; later residuals are larger (by hand below). The best stays
+# x_0 = 0 and CG stops 54 steps after it.
+
+def test_aid_cg_a_tie_with_the_best_residual_is_not_progress():
+    K = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    b = np.array([0.5, 0.0])
+    xs, rs = _cg_by_hand(np.eye(2) - K, b, 60)
+    rr = [r @ r for r in rs]
+    assert rr[0] == b @ b == 0.25 and min(rr[1:]) > 0.25
+    r = ni.aid_cg(_SkewMap(K), np.zeros(2), b, tol=0.0)
+    assert (r.iterations, r.residual, r.converged) == (50 + 2 * 2, 1.0, False)
+    np.testing.assert_array_equal(r.value, np.zeros(2))
+
+
+# Mutant: the default budget `iters=1000` -> 1001. With |R| = 500 the stall patience is
+# 50 + 2·500 = 1050 > 1000, so the stalled CG of the c = 1/2 instance (b on the first two
+# coordinates; the other 498 rows of M are the identity and never enter) spends the budget.
+
+def test_aid_cg_default_budget():
+    K = np.array([[0.0, 0.5], [-0.5, 0.0]])
+    b = np.zeros(500)
+    b[:2] = [0.5, 0.25]
+    r = ni.aid_cg(_SkewMap(K, dim=500), np.zeros(500), b, tol=0.0)
+    assert (r.iterations, r.converged) == (1000, False)

@@ -9,7 +9,7 @@
 # nice -n 19. The runner is wrapped in `timeout $LIMIT` (default 60 s, ~4x the slowest
 # selection here): an infinite-loop mutant then fails in a minute instead of mutmut's
 # 10 x baseline, and is counted `killed` by mutmut; its diff is appended to
-# <copy>_timeouts.log so the report can list it as a timeout. NUMBA_DISABLE_JIT=1 can be
+# <copy>_timeouts_<file>.log so the report can list it as a timeout. NUMBA_DISABLE_JIT=1 can be
 # exported by the caller for the Numba kernel files.
 set -e
 COPY=$1; FILE=$2; TESTS=$3; EXTRA=$4
@@ -22,7 +22,7 @@ cat > "${COPY}_runner.sh" <<RUN
 cd "$COPY"
 env PYTHONPATH=$COPY NUMBA_CACHE_DIR=${COPY}_nc OPENBLAS_NUM_THREADS=1 ${NUMBA_DISABLE_JIT:+NUMBA_DISABLE_JIT=1 }timeout $LIMIT nice -n 19 $PY -m pytest -x -q -p no:cacheprovider $TESTS $EXTRA
 rc=\$?
-if [ \$rc = 124 ]; then git -C "$COPY" diff -U0 -- $FILE >> "${COPY}_timeouts.log"; fi
+if [ \$rc = 124 ]; then git -C "$COPY" diff -U0 -- $FILE >> "${COPY}_timeouts_$(basename $FILE .py).log"; fi
 exit \$rc
 RUN
 cat > setup.cfg <<CFG
@@ -32,6 +32,6 @@ backup=False
 tests_dir=tests/
 runner=sh ${COPY}_runner.sh
 CFG
-rm -f .mutmut-cache "${COPY}_timeouts.log"
+rm -f .mutmut-cache
 nice -n 19 "$MUTMUT" run --no-progress || true
 "$MUTMUT" results || true
