@@ -145,3 +145,15 @@ def test_cli_tune_is_the_api_on_the_same_arrays(diabetes, tmp_path, capsys):
                         (["--problem", "lasso", "--data", str(path)], "lacks arrays")):
         assert main(["tune", *argv]) == 2
         assert words in capsys.readouterr().err
+
+
+def test_parallel_folds_give_the_same_bits(diabetes):
+    pytest.importorskip("joblib")
+    X, y = diabetes
+    make = lambda *a: ni.LassoProblem(*a, fit_intercept=True)  # noqa: E731
+    one = tune(None, folds=cross_validation_problems(make, X, y, 4), optimizer="gd")
+    two = tune(None, folds=cross_validation_problems(make, X, y, 4), optimizer="gd", n_jobs=2)
+    assert np.array_equal(one.lam, two.lam) and one.value == two.value
+    assert [h["value"] for h in one.history] == [h["value"] for h in two.history]
+    with pytest.raises(ValueError, match="n_jobs must be an integer >= 1"):
+        tune(None, folds=cross_validation_problems(make, X, y, 4), n_jobs=0)

@@ -10,6 +10,7 @@ simplest geometric form).
 
 import time
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -44,11 +45,14 @@ class Objective:
     def current_tol(self):
         return max(self.tol, self.tol_start * self.decay ** self.evaluations)
 
-    def __call__(self, lam, final=False):
-        """``(f(λ), ∇f(λ))`` at the scheduled tolerance (``final``: the final one)."""
+    def __call__(self, lam, final=False, quiet=True):
+        """``(f(λ), ∇f(λ))`` at the scheduled tolerance (``final``: the final one). ``quiet``
+        silences the early-stop warnings of the loose early tolerances (a caller running
+        several objectives in threads does it once around them: warning filters are global)."""
         tol = self.tol if final else self.current_tol()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", EarlyStopWarning)  # loose early tolerances
+        with warnings.catch_warnings() if quiet else nullcontext():
+            if quiet:
+                warnings.simplefilter("ignore", EarlyStopWarning)
             res = hypergradient(self.problem.map, self.problem.outer, lam, self.method,
                                 tol=tol, w0=self.w, inner_iters=self.inner_iters,
                                 linsys_iters=self.linsys_iters, allow_empty_support=True)
@@ -59,12 +63,19 @@ class Objective:
 
 
 class CrossValidatedObjective:
-    """The mean of several objectives (one per fold): ``f(λ) = (1/K) Σ_k f_k(λ)``."""
+    """The mean of several objectives (one per fold): ``f(λ) = (1/K) Σ_k f_k(λ)``.
 
-    def __init__(self, objectives):
+    ``n_jobs > 1`` evaluates the folds in that many threads (joblib's threading backend: each
+    fold keeps its warm start; the folds are independent and averaged in fold order, so the
+    result has the same bits for any ``n_jobs``)."""
+
+    def __init__(self, objectives, n_jobs=1):
         self.objectives = list(objectives)
         if not self.objectives:
             raise ValueError("cross-validation needs at least one fold.")
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
+            raise ValueError(f"n_jobs must be an integer >= 1; got {n_jobs!r}.")
+        self.n_jobs = int(n_jobs)
 
     @property
     def n_hyper(self):
@@ -75,7 +86,16 @@ class CrossValidatedObjective:
         return self.objectives[0].evaluations
 
     def __call__(self, lam, final=False):
-        values, grads = zip(*(f(lam, final) for f in self.objectives))
+        if self.n_jobs > 1:
+            from joblib import Parallel, delayed  # optional: installed with scikit-learn
+
+            with warnings.catch_warnings():  # once, in this thread: filters are global
+                warnings.simplefilter("ignore", EarlyStopWarning)
+                results = Parallel(n_jobs=self.n_jobs, backend="threading")(
+                    delayed(f)(lam, final, quiet=False) for f in self.objectives)
+        else:
+            results = [f(lam, final) for f in self.objectives]
+        values, grads = zip(*results)
         return float(np.mean(values)), np.mean(grads, axis=0)
 
 

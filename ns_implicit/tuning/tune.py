@@ -49,10 +49,11 @@ def cross_validation_problems(make_problem, X, y, cv):
 
 
 def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100,
-         max_seconds=None, rtol=1e-6, gtol=1e-8, tol=1e-10, folds=None):
+         max_seconds=None, rtol=1e-6, gtol=1e-8, tol=1e-10, folds=None, n_jobs=1):
     """Tune ``λ`` of ``problem`` (or of the fold bundles ``folds``, averaged) from ``lam0``.
 
     ``lam0`` defaults to ``0.1 λ1_max`` in every entry when the problem has a ``lam1_max``.
+    ``n_jobs``: threads evaluating the folds (same bits for any value).
     Returns a :class:`TuneResult`.
     """
     if optimizer not in OPTIMIZERS:
@@ -74,7 +75,8 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
     rtol, gtol = check_positive_float(rtol, "rtol", strict=False), check_positive_float(
         gtol, "gtol", strict=False)
     objectives = [Objective(b, method, tol=tol) for b in bundles]
-    objective = objectives[0] if len(objectives) == 1 else CrossValidatedObjective(objectives)
+    objective = (objectives[0] if len(objectives) == 1
+                 else CrossValidatedObjective(objectives, n_jobs=n_jobs))
     start, history, best = time.perf_counter(), [], {"value": np.inf}
     state = {"message": "", "converged": False}
 
