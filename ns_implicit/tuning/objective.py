@@ -76,6 +76,12 @@ class CrossValidatedObjective:
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
             raise ValueError(f"n_jobs must be an integer >= 1; got {n_jobs!r}.")
         self.n_jobs = int(n_jobs)
+        if self.n_jobs > 1:
+            try:
+                import joblib  # noqa: F401
+            except ImportError:
+                raise ValueError("n_jobs > 1 evaluates the folds with joblib, which is not "
+                                 "installed: pip install joblib (or use n_jobs=1).") from None
 
     @property
     def n_hyper(self):
