@@ -508,3 +508,128 @@ def test_aid_cg_default_budget():
     b[:2] = [0.5, 0.25]
     r = ni.aid_cg(_SkewMap(K, dim=500), np.zeros(500), b, tol=0.0)
     assert (r.iterations, r.converged) == (1000, False)
+
+
+# -- maps/composite.py -------------------------------------------------------------------------
+# Mutants in the `dtau` property (∇_λτ of a soft-thresholding map; τ = γ(λ2)·λ1): `d_gamma /
+# dgamma`, `dgamma is None` swapped, d_T = None, dtau = None. By hand: the paper's step
+# γ = 2/(L + μ + 2λ2) has γ' = -γ², so ∇τ = (γ, λ1γ') = (γ, -λ1γ²) with L, μ the extreme
+# eigenvalues of XᵀX/n (numpy); a fixed step has γ' = 0: ∇τ = (γ, 0); with λ1 fixed too, τ does
+# not depend on λ at all and dtau is None.
+
+def test_composite_dtau_by_hand():
+    from ns_implicit.maps.composite import CompositeMap
+    from ns_implicit.operators.soft_threshold import SoftThreshold
+    from ns_implicit.steps.least_squares import LeastSquaresStep
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 5))
+    y = X @ np.array([2.0, -1.5, 0.0, 1.0, 0.0]) + 0.1 * rng.standard_normal(12)
+    ev = np.linalg.eigvalsh(X.T @ X / 12)
+    lam1, lam2 = 0.5, 0.1
+    gamma = 2.0 / (ev[-1] + ev[0] + 2.0 * lam2)
+    phi = ElasticNetMap(X, y).at([lam1, lam2])
+    # rtol: L and μ from two eigensolvers of the same 5 x 5 matrix (round-off only)
+    np.testing.assert_allclose(phi.dtau, [gamma, -lam1 * gamma ** 2], rtol=1e-12)
+    fixed = ElasticNetMap(X, y, step=1e-3).at([lam1, lam2])
+    np.testing.assert_array_equal(fixed.dtau, [1e-3, 0.0])
+    both_fixed = CompositeMap(SoftThreshold(lam1), LeastSquaresStep(X, y, step=1e-3))
+    assert both_fixed.at(np.array([lam2])).dtau is None
+
+
+# Mutant: `@property` removed from CompositeMap.tie_active (the map would return a bound
+# method, which is truthy: every caller reading the tie rule would see "active").
+
+def test_composite_tie_active_is_the_operators_rule():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((12, 5)), rng.standard_normal(12)
+    assert ElasticNetMap(X, y).tie_active is False
+    assert ElasticNetMap(X, y, tie_active=True).tie_active is True
+
+
+# Mutant: `names = None` when the operator's and the step's names do not cover λ (an operator
+# with a parameter after a step with an unnamed parameter vector, e.g. soft-thresholding after
+# the affine step of an equilibrium layer): λ must still be validated, not crash on `None`.
+
+def test_composite_validates_lambda_without_parameter_names():
+    from ns_implicit.maps.composite import CompositeMap
+    from ns_implicit.operators.soft_threshold import SoftThreshold
+    from ns_implicit.steps import AffineStep
+    step = AffineStep(np.random.default_rng(0).standard_normal((3, 2)), 2)
+    cmap = CompositeMap(SoftThreshold(), step)
+    theta = step.pack(0.5 * np.eye(2), np.ones((2, 2)), np.zeros(2))
+    assert cmap.n_hyper == 1 + len(theta)
+    phi = cmap.at(np.concatenate([[0.25], theta]))
+    assert phi.q == pytest.approx(0.5, rel=1e-15)   # ‖W‖₂ = ‖I/2‖₂, one SVD
+    assert phi.tau == 0.25                           # γ = 1 for the affine step: τ = λ1
+    with pytest.raises(ValueError, match="must be >= 0"):
+        cmap.at(np.concatenate([[-0.25], theta]))
+
+
+# Mutants: `getattr(self.T, "check_point", None)` -> another name / None: a step's own point
+# check (the multinomial logistic step accepts the weights as the f × c matrix W) would be
+# replaced by the generic 1-D check, which refuses W.
+
+def test_composite_uses_the_steps_own_point_check():
+    from ns_implicit.maps.composite import CompositeMap
+    from ns_implicit.operators.soft_threshold import SoftThreshold
+    from ns_implicit.steps import MultinomialLogisticStep
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), rng.integers(0, 3, 20)
+    phi = CompositeMap(SoftThreshold(0.01), MultinomialLogisticStep(X, y, [0, 1], n_classes=3)
+                       ).at(np.zeros((2, 3)))
+    W = rng.standard_normal((3, 3))
+    np.testing.assert_array_equal(phi.check_point(W), W.ravel())
+    np.testing.assert_array_equal(phi(W), phi(W.ravel()))
+
+
+# Mutant: `selections(w, tie_tol=0.0)` -> default 1.0: by default only exact ties enumerate
+# both choices. At w = 0 the inner point is u = γb (b = Xᵀy/n), generic, so D_Φ(0) is a single
+# selection; with tie_tol = 1 every coordinate with ||u_i| - τ| <= τ counts as tied.
+
+def test_composite_selections_default_to_exact_ties():
+    phi = _map()
+    w = np.zeros(5)
+    u = phi.inner_point(w)
+    tau = float(phi.tau)
+    assert np.min(np.abs(np.abs(u) - tau)) > 1e-6                  # no exact tie
+    near = int(np.sum(np.abs(np.abs(u) - tau) <= tau))
+    assert near >= 1
+    assert len(phi.selections(w)) == 1
+    assert len(phi.selections(w, tie_tol=1.0)) == 2 ** near
+
+
+# -- theory/constants.py -----------------------------------------------------------------------
+# A q = 0 instance by hand: X = 2I (n = p = 4), so H = XᵀX/n = I (L = μ = 1); λ = (1/2, 1) and
+# the paper's step γ = 2/(L + μ + 2λ2) = 1/2 give q = |1 - γ(1 + λ2)| = 0 and γ' = -γ² = -1/4.
+# With y = (4, -2, 2, 1/2), b = Xᵀy/n = y/2 and u = w - γ(Hw - b + λ2w) = γb = y/4 for every w:
+# u = (1, -1/2, 1/2, 1/8), τ = γλ1 = 1/4, w* = S_τ(u) = (3/4, -1/4, 1/4, 0); the kink margin is
+# min ||u_i| - τ| = 1/8 (no tie). Φ is constant, so R = ∞ (no crossing) and
+# ν₂ = |γ + γ'(1 + λ2)| = 0. B at w*: ∂Φ/∂λ1 = -γ m⊙s, ∂Φ/∂λ2 = m⊙(-γ'(2w* - b) - γw* - λ1γ's).
+# Mutants: `R = inf if q == 0.0` -> `q == 1.0` (division by q = 0), kink_margin's default
+# tie_tol 0.0 -> 1.0, as_dict (None, keys, the non-finite -> None rule), frozen=False.
+
+def test_constants_of_a_q_zero_instance_by_hand():
+    import dataclasses
+    from ns_implicit.theory.constants import elastic_net_constants, kink_margin
+    X = 2.0 * np.eye(4)
+    y = np.array([4.0, -2.0, 2.0, 0.5])
+    phi = ElasticNetMap(X, y).at([0.5, 1.0])
+    assert (phi.q, phi.gamma, phi.tau) == (0.0, 0.5, 0.25)
+    w_star = np.array([0.75, -0.25, 0.25, 0.0])
+    np.testing.assert_array_equal(phi(w_star), w_star)
+    margin, ties = kink_margin(phi, w_star)
+    assert (margin, list(ties)) == (0.125, [])
+    c = elastic_net_constants(phi, w_star)
+    assert (c.q, c.R, c.nu1, c.nu2, c.margin, c.ties) == (0.0, np.inf, 0.0, 0.0, 0.125, ())
+    # q_support = ‖((1 - γλ2)I - γH)[S', S']‖ over S' = {0, 1, 2}: (1/2)I - (1/2)I = 0 exactly
+    assert (c.q_support, c.fixed_point_residual) == (0.0, 0.0)
+    m, s, b = np.array([1.0, 1.0, 1.0, 0.0]), np.sign(w_star), y / 2.0
+    g, dg, lam1 = 0.5, -0.25, 0.5
+    B = np.column_stack([-g * m * s, m * (-dg * (2.0 * w_star - b) - g * w_star - lam1 * dg * s)])
+    # rel: a 4 x 2 spectral norm by two SVD paths (round-off only)
+    assert c.L_Phi == pytest.approx(np.linalg.norm(B, 2), rel=1e-12)
+    d = c.as_dict()
+    assert d["R"] is None and d["ties"] == [] and d["q"] == 0.0 and d["margin"] == 0.125
+    assert d["jacobian_bound"] == pytest.approx(c.L_Phi, rel=1e-15)   # L_Φ/(1 - 0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.R = 1.0
