@@ -42,3 +42,16 @@ def test_understated_constants_are_caught(setting):
     small = dataclasses.replace(c, C_w=c.C_w * 1e-6, C_J=c.C_J * 1e-6, C_K=c.C_K * 1e-6)
     mean, se, bound, passed = check_nsid_bound(F, w, u, g_star, small, 100, 100, range(12))
     assert not passed and bound == nsid_bound(small, 0.0, 100, 100)
+
+
+def test_check_bounds_nsid_quick_cli(tmp_path, capsys):
+    import json
+
+    from ns_implicit.cli import main
+
+    path = tmp_path / "nsid.json"
+    assert main(["check-bounds", "--nsid", "--quick", "--json", str(path)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    assert doc["passed"] and len(doc["rows"]) >= 9
+    assert all(r["measured"] <= r["bound"] for r in doc["rows"])

@@ -38,6 +38,11 @@ def add_arguments(p):
     p.add_argument("--json", metavar="FILE", help="write the results as JSON (and FILE.png)")
     p.add_argument("--out", metavar="DIR", help="write DIR/check_bounds.json and DIR/check_bounds.png")
     p.add_argument("--no-plot", action="store_true", help="write the JSON only")
+    p.add_argument("--nsid", action="store_true",
+                   help="check Theorem 5.4 instead (docs/theory.md §9): NSID's mean squared "
+                        "error over repetitions against the bound with computed constants")
+    p.add_argument("--repetitions", type=int, default=30,
+                   help="--nsid: NSID runs per (J, K) (default 30; 12 with --quick)")
 
 
 def config_from_args(args):
@@ -161,10 +166,69 @@ def plot(doc, out):
     return out
 
 
+#: --nsid: the (J, K) grid at the exact solution (δ = 0)
+NSID_GRID = ((20, 20), (100, 100), (100, 400))
+
+
+def run_nsid(args, config):
+    """Theorem 5.4 on seeded instances: ``u`` a seeded unit vector, minibatches of
+    ``max(1, n_train // 4)`` rows drawn independently (the theorem's setting)."""
+    from ns_implicit._validation import check_positive_int
+    from ns_implicit.maps.stochastic import StochasticCompositeMap
+    from ns_implicit.methods.exact import exact
+    from ns_implicit.theory.instances import DegenerateKinkError, random_instance
+    from ns_implicit.theory.nsid_bound import check_nsid_bound, nsid_constants
+    reps = 12 if args.quick else check_positive_int(args.repetitions, "--repetitions")
+    b = max(1, config["n_train"] // 4)
+    rows, skipped, start = [], {}, time.perf_counter()
+    for seed in range(config["first_seed"], config["first_seed"] + config["seeds"]):
+        try:
+            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
+                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                                   at_kink=config["at_kinks"])
+        except DegenerateKinkError as exc:
+            skipped[seed] = str(exc)
+            continue
+        phi, w = inst.phi, inst.w_star
+        u = np.random.default_rng(seed).standard_normal(phi.dim)
+        u /= np.linalg.norm(u)
+        c = nsid_constants(phi, w, u, b)
+        if not np.any(w) or not np.isfinite(c.R_G):
+            skipped[seed] = "empty support or no untied coordinate"
+            continue
+        F = StochasticCompositeMap(inst.map, b).at(inst.lam)
+        g_star = exact(phi, w, u).value
+        for J, K in NSID_GRID:
+            mean, se, bound, ok = check_nsid_bound(F, w, u, g_star, c, J, K, range(reps))
+            rows.append({"seed": seed, "J": J, "K": K, "measured": mean, "se": se,
+                         "bound": bound, "ratio": mean / bound, "passed": bool(ok),
+                         "constants": c.as_dict()})
+    seconds = time.perf_counter() - start
+    failed = [r for r in rows if not r["passed"]]
+    print(f"check-bounds --nsid: {len({r['seed'] for r in rows})} instances, b={b}, "
+          f"{reps} repetitions per (J, K), iid batches")
+    print(f"{'seed':>5} {'J':>5} {'K':>5} {'E dist^2':>11} {'se':>9} {'bound':>11} {'ratio':>9}")
+    for r in rows:
+        print(f"{r['seed']:>5} {r['J']:>5} {r['K']:>5} {r['measured']:>11.3e} {r['se']:>9.1e} "
+              f"{r['bound']:>11.3e} {r['ratio']:>9.2e}{'' if r['passed'] else '  VIOLATION'}")
+    ratios = [r["ratio"] for r in rows]
+    print(f"max measured/bound {max(ratios) if ratios else float('nan'):.3e}; violations "
+          f"{len(failed)} -> {'PASS' if rows and not failed else 'FAIL'} ({seconds:.1f} s)")
+    doc = {"command": "check-bounds --nsid", "config": config, "batch_size": b,
+           "repetitions": reps, "seconds": seconds, "skipped": skipped, "rows": rows,
+           "passed": bool(rows) and not failed}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(doc, fh, indent=1)
+    return 0 if rows and not failed else 1
+
+
 def run(args):
     from ns_implicit._version import __version__
     config = config_from_args(args)
     _check_config(config)
+    if args.nsid:
+        return run_nsid(args, config)
     start = time.perf_counter()
     seeds = range(config["first_seed"], config["first_seed"] + config["seeds"])
     results, skipped = run_instances(config, seeds)
