@@ -92,18 +92,24 @@ def nsid_constants(phi, w_star, u, batch_size, delta=0.0, sampling="iid"):
 
 def nsid_bound(c, delta, J, K):
     """``C_w δ² + C_J/J + C_K/(γ + K)``."""
-    return c.C_w * delta ** 2 + c.C_J / J + c.C_K / (c.gamma + K)
+    return float(sum(nsid_terms(c, delta, J, K)))
 
 
-def check_nsid_bound(F, w, u, g_star, c, J, K, seeds, delta=0.0):
-    """Measure ``E‖ĝ - g*‖²`` over the seeds ``seeds`` (independent repetitions, iid batches,
-    Lemma D.2's step sizes from ``c``) and compare it with the bound: returns
-    ``(mean, standard error, bound, passed)``, passed when ``mean - 3·se <= bound`` (the
-    Monte-Carlo interval). ``g*`` is the target ``D_w(λ)ᵀu`` at a generic point (one element)."""
+def nsid_terms(c, delta, J, K):
+    """The three terms ``(C_w δ², C_J/J, C_K/(γ + K))`` of the bound."""
+    return c.C_w * delta ** 2, c.C_J / J, c.C_K / (c.gamma + K)
+
+
+def check_nsid_bound(F, w, u, g_star, c, J, K, seeds, delta=0.0, sampling="iid"):
+    """Measure ``E‖ĝ - g*‖²`` over the seeds ``seeds`` (independent repetitions, Lemma D.2's
+    step sizes from ``c``; ``sampling="iid"`` is the theorem's, ``"epoch"`` the experiments')
+    and compare it with the bound: returns ``(mean, standard error, bound, passed)``, passed
+    when ``mean - 3·se <= bound`` (the Monte-Carlo interval). ``g*`` is the target
+    ``D_w(λ)ᵀu`` at a generic point (one element)."""
     from ns_implicit.methods.nsid import nsid
 
     errs = np.array([float(np.sum((nsid(F, w, u, K=K, J=J, rng=np.random.default_rng(s),
-                                        beta=c.beta, gamma=c.gamma, sampling="iid").value
+                                        beta=c.beta, gamma=c.gamma, sampling=sampling).value
                                    - g_star) ** 2)) for s in seeds])
     mean, se = float(errs.mean()), float(errs.std(ddof=1) / np.sqrt(len(errs)))
     bound = nsid_bound(c, delta, J, K)
