@@ -633,3 +633,8 @@ def test_constants_of_a_q_zero_instance_by_hand():
     assert d["jacobian_bound"] == pytest.approx(c.L_Phi, rel=1e-15)   # L_Φ/(1 - 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.R = 1.0
+    # Mutants `q_support = 0.0` -> 1.0 / None on an empty union of supports: λ1 = 2λ1_max makes
+    # w* = 0 with no active coordinate, and the norm of the empty (0 x 0) block is 0
+    empty = _empty_map()
+    assert len(empty.selection(np.zeros(5)).rows) == 0
+    assert elastic_net_constants(empty, np.zeros(5)).q_support == 0.0
