@@ -638,3 +638,34 @@ def test_constants_of_a_q_zero_instance_by_hand():
     empty = _empty_map()
     assert len(empty.selection(np.zeros(5)).rows) == 0
     assert elastic_net_constants(empty, np.zeros(5)).q_support == 0.0
+
+
+# -- theory/sets.py ----------------------------------------------------------------------------
+# fixed_point_set's default depth: "the largest depth whose set stays within cap", i.e. the
+# largest n with |𝒟_imp|·Nⁿ <= cap. Instance with two exact ties: H = I (rows 2e_1, 2e_2 of
+# four), fixed step γ = 1/2 (q = 1/2), b = (1, 1), λ = (1, 0): u = w/2 + b/2, τ = 1/2, w* = 0 and
+# u* = (1/2, 1/2), both coordinates tied: N = 4 selections, A = diag(m)/2, B = [-m/2, 0], and
+# 4 distinct implicit Jacobians [-m, 0] (p = 2 ≠ 4). Caps 15, 16, 64 give depths 0, 1, 2
+# (4·4 = 16 <= 16 with equality, 4·16 = 64); radius = qⁿ·2 max‖B_j‖_F/(1 - q) = qⁿ·2√2.
+# Mutants: the size counter from X.shape[1] (= p), `size * N < cap`, `size = N` / `size /= N`
+# (endless loops), `depth = 1`, `depth -= 1`.
+
+def _two_tie_map():
+    X = np.array([[2.0, 0.0], [0.0, 2.0], [0.0, 0.0], [0.0, 0.0]])
+    y = np.array([2.0, 2.0, 0.0, 0.0])
+    return ElasticNetMap(X, y, step=0.5).at([1.0, 0.0])
+
+
+@pytest.mark.parametrize("cap, depth", [(15, 0), (16, 1), (64, 2)])
+def test_fixed_point_set_default_depth_is_the_largest_within_cap(cap, depth):
+    from ns_implicit.theory.sets import fixed_point_set, implicit_jacobians
+    phi = _two_tie_map()
+    w = np.zeros(2)
+    np.testing.assert_array_equal(phi.inner_point(w), [0.5, 0.5])
+    J = implicit_jacobians(phi, w)
+    assert J.shape == (4, 2, 2) and len({tuple(j.ravel()) for j in J}) == 4
+    elements, radius = fixed_point_set(phi, w, cap=cap)
+    # rel: one sqrt and a power of two (round-off only)
+    assert radius == pytest.approx(0.5 ** depth * 2.0 * np.sqrt(2.0), rel=1e-15)
+    explicit, _ = fixed_point_set(phi, w, depth=depth, cap=cap)
+    np.testing.assert_array_equal(elements, explicit)
