@@ -669,3 +669,52 @@ def test_fixed_point_set_default_depth_is_the_largest_within_cap(cap, depth):
     assert radius == pytest.approx(0.5 ** depth * 2.0 * np.sqrt(2.0), rel=1e-15)
     explicit, _ = fixed_point_set(phi, w, depth=depth, cap=cap)
     np.testing.assert_array_equal(elements, explicit)
+
+
+# -- theory/conservative.py --------------------------------------------------------------------
+# Mutant: `if arr.shape[0] == 0` -> `arr.shape[1] == 0`: a set with no elements (0, d) must be
+# refused (a conservative set is non-empty), and a set of d = 0-dimensional elements is not
+# "empty".
+
+def test_as_set_refuses_a_set_without_elements():
+    from ns_implicit.theory.conservative import as_set
+    with pytest.raises(ValueError, match="is empty"):
+        as_set(np.zeros((0, 3)))
+    assert as_set(np.zeros((2, 0))).shape == (2, 0)
+
+
+# Mutants in operator_norms' shape handling (`ndim < 2` -> `<= 2` / `< 3`, the empty-matrix
+# test `shape[-1] == 0 or shape[-2] == 0` and its zeros(shape[:-2])). The spectral norm of
+# every matrix of a stack, against numpy's SVD, for single matrices (ndim 2), stacks (ndim 3)
+# and stacks of stacks (ndim 4), tall, wide and square, closed-form (min(p, m) <= 2) and SVD
+# sizes; an empty matrix has norm 0 (one per stacked element); a vector is refused.
+
+def test_operator_norms_on_every_shape():
+    from ns_implicit.theory.conservative import operator_norms
+    rng = np.random.default_rng(5)
+    for p, m in [(3, 1), (1, 3), (3, 2), (2, 3), (2, 2), (4, 3), (3, 4)]:
+        for batch in [(), (5,), (2, 3), (3, 1)]:
+            M = rng.standard_normal(batch + (p, m))
+            ref = np.linalg.norm(M.reshape((-1, p, m)), ord=2, axis=(1, 2)).reshape(batch)
+            # rtol: closed forms vs LAPACK's SVD for the same small matrices (round-off only)
+            np.testing.assert_allclose(operator_norms(M), ref, rtol=1e-12)
+    for shape in [(3, 0), (0, 3), (0, 0), (2, 3, 0), (2, 0, 3), (2, 4, 0, 1), (2, 4, 1, 0)]:
+        out = operator_norms(np.zeros(shape))
+        assert out.shape == shape[:-2] and not np.any(out)
+    with pytest.raises(ValueError, match="Wrap a vector"):
+        operator_norms(np.ones(3))
+
+
+# Mutants in pairwise_distances: the default norm "fro" -> "XXfroXX" (every default call
+# refused) and the chunk loop over `range(0, A.shape[1], step)` instead of the N_A rows. With
+# 10 vectors of dimension 2 against 200,000 the memory bound makes chunks of 5 rows (2e6 //
+# (2·200,000)), so the loop must visit rows 0 and 5; every entry is checked against numpy.
+
+def test_pairwise_distances_in_chunks_default_frobenius():
+    from ns_implicit.theory.conservative import pairwise_distances
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((10, 2))
+    B = rng.standard_normal((200_000, 2))
+    D = pairwise_distances(A, B)
+    # rtol: the same 2-term sums of squares and one sqrt, in another order (round-off only)
+    np.testing.assert_allclose(D, np.linalg.norm(A[:, None] - B[None], axis=-1), rtol=1e-14)
