@@ -718,3 +718,47 @@ def test_pairwise_distances_in_chunks_default_frobenius():
     D = pairwise_distances(A, B)
     # rtol: the same 2-term sums of squares and one sqrt, in another order (round-off only)
     np.testing.assert_allclose(D, np.linalg.norm(A[:, None] - B[None], axis=-1), rtol=1e-14)
+
+
+# Mutants in nearest_point_in_hull: the degenerate branch (every vertex equals x: weights
+# zeros(V.shape[1]) instead of one per vertex, weights[0] = 2 or None: not in the simplex) and
+# `P = P / scale` -> `P * scale` (the programme is scale invariant, the division is what keeps
+# it representable: at scale 1e-200 the product underflows to 0 and at 1e200 overflows). The
+# nearest point of the segment [(s, 0), (0, s)] to 0 is (s/2, s/2), weights (1/2, 1/2).
+
+@pytest.mark.parametrize("s", [1e-200, 1.0, 1e200])
+def test_nearest_point_in_hull_at_every_scale_and_when_degenerate(s):
+    from ns_implicit.theory.conservative import nearest_point_in_hull
+    point, weights = nearest_point_in_hull(np.zeros(2), np.array([[s, 0.0], [0.0, s]]))
+    # rtol: nnls on a 3 x 2 system with entries 0 and ±1 after scaling (round-off only)
+    np.testing.assert_allclose(weights, [0.5, 0.5], rtol=1e-12)
+    np.testing.assert_allclose(point, [0.5 * s, 0.5 * s], rtol=1e-12)
+    x = np.array([1.0, -2.0])
+    point, weights = nearest_point_in_hull(x, np.array([x, x, x]))
+    np.testing.assert_array_equal(point, x)
+    np.testing.assert_array_equal(weights, [1.0, 0.0, 0.0])
+
+
+# Mutant: excess's default `hull=True` -> False. (1/2, 1/2) is in conv{e_1, e_2} (excess 0) but
+# at distance √2/2 from both vertices.
+
+def test_excess_defaults_to_the_convex_hull():
+    from ns_implicit.theory.conservative import excess
+    A, B = np.array([[0.5, 0.5]]), np.eye(2)
+    assert excess(A, B) == pytest.approx(0.0, abs=1e-15)        # a member: 0 up to round-off
+    assert excess(A, B, hull=False) == pytest.approx(np.sqrt(0.5), rel=1e-15)
+    # and hausdorff's default `hull=True` -> False: {e_1, e_2} and {e_1, e_2, (1/2, 1/2)} have
+    # the same hull (H = 0); as finite sets they are √2/2 apart ((1/2, 1/2) to either vertex)
+    from ns_implicit.theory.conservative import hausdorff
+    B3 = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    assert hausdorff(B, B3) == pytest.approx(0.0, abs=1e-15)
+    assert hausdorff(B, B3, hull=False) == pytest.approx(np.sqrt(0.5), rel=1e-15)
+
+
+# Mutant: minkowski_product's shape check `A.ndim != 3 or …` -> `A.ndim != 3 and …`: a set of
+# vectors as A (shape (N, d)) must be refused by name (ValueError), not reach `A.shape[2]`.
+
+def test_minkowski_product_refuses_vectors_on_the_left():
+    from ns_implicit.theory.conservative import minkowski_product
+    with pytest.raises(ValueError, match="minkowski_product needs A of shape"):
+        minkowski_product(np.ones((2, 3)), np.ones((4, 3, 2)))
