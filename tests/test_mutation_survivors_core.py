@@ -762,3 +762,67 @@ def test_minkowski_product_refuses_vectors_on_the_left():
     from ns_implicit.theory.conservative import minkowski_product
     with pytest.raises(ValueError, match="minkowski_product needs A of shape"):
         minkowski_product(np.ones((2, 3)), np.ones((4, 3, 2)))
+
+
+# -- solvers/fixed_point.py: the sparse Trajectory ---------------------------------------------
+# Mutants: `extend` dropping the first 2 (not 1) iterates of the continuation (a continued run
+# starts where the first one ends, so exactly its first iterate is shared); `nbytes` without
+# `@property` or with `-` (memory = Σ_s nnz(w_s)·(4 + 8) bytes: int32 indices, float64 values);
+# `self.dtype = None` (iterates come back in the map's dtype); SolveResult's default
+# `trajectory=None` -> "".
+
+def test_trajectory_continuation_memory_and_dtype():
+    from ns_implicit.solvers.fixed_point import SolveResult
+    phi = _map()
+    full = fixed_point_iteration(phi, tol=0.0, max_iter=5, store_trajectory=True).trajectory
+    first = fixed_point_iteration(phi, tol=0.0, max_iter=2, store_trajectory=True)
+    more = fixed_point_iteration(phi, first.w, tol=0.0, max_iter=3, store_trajectory=True)
+    first.trajectory.extend(more.trajectory)
+    assert len(first.trajectory) == len(full) == 6
+    for s in range(6):
+        np.testing.assert_array_equal(first.trajectory[s], full[s])   # the same steps, bitwise
+    nnz = sum(np.count_nonzero(full[s]) for s in range(6))
+    assert nnz > 0 and full.nbytes == nnz * (4 + 8)
+    phi32 = ElasticNetMap(np.asarray(phi.parent.T.X, dtype=np.float32),
+                          np.asarray(phi.parent.T.y, dtype=np.float32)).at([0.5, 0.1])
+    traj32 = fixed_point_iteration(phi32, tol=0.0, max_iter=2, store_trajectory=True).trajectory
+    assert traj32.dtype == np.float32 and traj32[2].dtype == np.float32
+    assert SolveResult(np.zeros(2), 0, 0.0, True, 0).trajectory is None
+
+
+# Mutants in _safe_norm (the Euclidean norm where ‖w‖² over/underflows): the empty vector's
+# `0.0` -> `1.0`, the early return `peak == 0.0 or not finite` -> `!= 0.0`, `== 1.0`, `finite`.
+# Hand values: ‖(3, 4)·10^±200‖ = 5·10^±200 (3-4-5), 0 for 0 and for the empty vector, ∞ for ∞.
+
+def test_safe_norm_hand_values():
+    from ns_implicit.solvers.fixed_point import _safe_norm
+    for s in (1e200, 1.0, 1e-200):
+        # rel: one scaling by the peak and a 2-term norm (round-off only)
+        assert _safe_norm(np.array([3.0 * s, -4.0 * s])) == pytest.approx(5.0 * s, rel=1e-15)
+    assert _safe_norm(np.array([1.0])) == 1.0
+    assert _safe_norm(np.zeros(3)) == 0.0 and _safe_norm(np.zeros(0)) == 0.0
+    assert _safe_norm(np.array([np.inf, 1.0])) == np.inf
+
+
+# Mutants: fixed_point_iteration's defaults max_iter=10_000 -> 10_001 (a fixed step 1e-3 makes
+# q > 0.999: the default tol 1e-10 needs > 20,000 steps, so the budget is the count) and
+# store_trajectory=False -> True (the O(Σ nnz) trajectory kept for every solve), and
+# record_residuals=False -> True.
+
+def test_fixed_point_iteration_defaults():
+    slow = _map(step=1e-3)
+    assert slow.q > 0.999
+    r = fixed_point_iteration(slow)
+    assert (r.iterations, r.converged, r.trajectory, r.residuals) == (10_000, False, None, None)
+
+
+
+# Mutants: `residual / norm if norm > 0` -> `>= 0` (0/0 at w = 0) and the stop rule `tol > 0`
+# -> `tol >= 0`. On the empty active set every step is exactly 0 at w = 0: with tol > 0 the
+# solver stops after one step, converged with residual 0; with tol = 0 it runs max_iter steps.
+
+def test_fixed_point_iteration_at_an_exact_zero_fixed_point():
+    r = fixed_point_iteration(_empty_map(), tol=1e-10)
+    assert (r.iterations, r.residual, r.converged) == (1, 0.0, True)
+    r = fixed_point_iteration(_empty_map(), tol=0.0, max_iter=5)
+    assert (r.iterations, r.residual, r.converged) == (5, 0.0, True)
