@@ -322,3 +322,19 @@ def test_cli_plot_on_malformed_json(tmp_path, capsys, runs):
 def test_cli_poison_huge_epsilon_is_a_usage_error(capsys):
     assert main(["poison", "--epsilon", "1e308"]) == 2   # was OverflowError
     assert "--epsilon must lie in (0, 2]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("exponent", [-560, 530])
+def test_fixed_point_iteration_is_scale_invariant_at_extreme_scales(exponent):
+    # y and λ1 scaled by s = 2**e scale the whole run exactly (powers of two): the same steps
+    # and relative residuals, where the step's sum of squares under- or overflows (it stopped
+    # after one step with converged=True at 2**-560, or raised at 2**530)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 5))
+    y = X @ np.array([2.0, -1.5, 0.0, 1.0, 0.0]) + 0.1 * rng.standard_normal(12)
+    ref = ni.fixed_point_iteration(ni.ElasticNetMap(X, y).at([0.5, 0.1]), tol=1e-12)
+    s = 2.0 ** exponent
+    res = ni.fixed_point_iteration(ni.ElasticNetMap(X, s * y).at([0.5 * s, 0.1]), tol=1e-12)
+    assert res.iterations == ref.iterations and res.converged
+    assert res.residual == pytest.approx(ref.residual, rel=1e-12)
+    np.testing.assert_array_equal(res.w / s, ref.w)

@@ -107,28 +107,35 @@ def fixed_point_iteration(phi, w0=None, *, tol=None, max_iter=10_000,
     if traj is not None:
         traj.append(w)
     last_change, residual, t = 0, np.inf, 0
-    while t < max_iter:
-        residual, changed = phi.advance(w, nxt)
-        w, nxt = nxt, w
-        t += 1
-        if changed:
-            last_change = t
-        if traj is not None:
-            traj.append(w)
-        norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
-        if not (isfinite(norm) and isfinite(residual)):
-            norm = _safe_norm(w)  # ‖w‖² may overflow while w is finite
+    with np.errstate(over="ignore"):  # an overflowing ‖w‖² is handled below, not warned
+        while t < max_iter:
+            residual, changed = phi.advance(w, nxt)
+            w, nxt = nxt, w
+            t += 1
+            if residual == 0.0 or not isfinite(residual):
+                # the step's sum of squares may under- or overflow while the step is not 0 and
+                # finite (data scaled by 2**±500): a scaled norm of the difference decides
+                diff = w - nxt
+                if np.all(np.isfinite(diff)):
+                    residual = _safe_norm(diff)
+            if changed:
+                last_change = t
+            if traj is not None:
+                traj.append(w)
+            norm = np.sqrt(w.dot(w))  # = np.linalg.norm(w) for a 1-D array, without its overhead
             if not (isfinite(norm) and isfinite(residual)):
-                raise NonFiniteError(
-                    f"the fixed-point iteration overflowed at step {t} (iterate or step not "
-                    f"finite in {w.dtype}); rescale (standardise) X and y, or compute in float64.")
-        elif norm == 0.0 and residual > 0.0:
-            norm = _safe_norm(w)  # ‖w‖² may underflow while w is not 0
-        residual = residual / norm if norm > 0 else residual
-        if residuals is not None:
-            residuals.append(float(residual))
-        if tol > 0 and residual <= tol:
-            break
+                norm = _safe_norm(w)  # ‖w‖² may overflow while w is finite
+                if not (isfinite(norm) and isfinite(residual)):
+                    raise NonFiniteError(
+                        f"the fixed-point iteration overflowed at step {t} (iterate or step not "
+                        f"finite in {w.dtype}); rescale (standardise) X and y, or compute in float64.")
+            elif norm == 0.0 and residual > 0.0:
+                norm = _safe_norm(w)  # ‖w‖² may underflow while w is not 0
+            residual = residual / norm if norm > 0 else residual
+            if residuals is not None:
+                residuals.append(float(residual))
+            if tol > 0 and residual <= tol:
+                break
     return SolveResult(w=w, iterations=t, residual=float(residual), converged=residual <= tol,
                        support_identified_at=last_change, trajectory=traj,
                        residuals=residuals)
