@@ -40,12 +40,20 @@ def test_exact_records_the_reciprocal_condition_number(lasso):
     assert true * (1 - 1e-10) <= res.rcond <= 3 * true
 
 
-def test_a_non_unique_solution_fails_the_condition_and_exact_refuses():
-    X, y, X_val, y_val = sparse_regression_p_gt_n(1, 60, 40, 10)
-    X, X_val = np.column_stack([X, X[:, 4]]), np.column_stack([X_val, X_val[:, 4]])
+@pytest.fixture(scope="module")
+def duplicated():
+    """A lasso whose active feature 4 appears twice (no unique solution), and the arrays
+    without the copy."""
+    X0, y, Xv0, y_val = sparse_regression_p_gt_n(1, 60, 40, 10)
+    X, X_val = np.column_stack([X0, X0[:, 4]]), np.column_stack([Xv0, Xv0[:, 4]])
     problem = ni.LassoProblem(X, y, X_val, y_val)
     lam = [0.1 * problem.lam1_max]
     w = problem.solve(lam, tol=1e-14, max_iter=500_000).w
+    return problem, lam, w, (X0, y, Xv0, y_val)
+
+
+def test_a_non_unique_solution_fails_the_condition_and_exact_refuses(duplicated):
+    problem, lam, w, _ = duplicated
     phi = problem.map.at(lam)
     scale = ift_condition(ni.LassoProblem(*sparse_regression_p_gt_n(1, 60, 40, 10)).map.at(lam),
                           w[:-1])  # the same problem without the copy: well posed
@@ -69,19 +77,15 @@ def test_a_contraction_skips_the_estimate_unless_asked():
     assert asked.rcond >= (1 - phi.q) / ((1 + phi.q) * len(M))
 
 
-def test_iterative_methods_at_the_singular_point_return_the_single_copy_hypergradient():
+def test_iterative_methods_at_the_singular_point_return_the_single_copy_hypergradient(
+        duplicated):
     # the duplicated column: (I - A)[R, R] is singular, but u = ∇E and the columns of B are
     # symmetric in the two copies, so they are orthogonal to the null space (e_j - e_copy) and
     # Bᵀv is the same for every solution v: the iterative methods converge to the hypergradient
     # of the problem without the copy (E depends on X w only), which exact refuses to guess
-    X0, y, Xv0, y_val = sparse_regression_p_gt_n(1, 60, 40, 10)
-    X, X_val = np.column_stack([X0, X0[:, 4]]), np.column_stack([Xv0, Xv0[:, 4]])
-    problem = ni.LassoProblem(X, y, X_val, y_val)
-    lam = [0.1 * problem.lam1_max]
-    w = problem.solve(lam, tol=1e-14, max_iter=500_000).w
+    problem, lam, w, single_copy = duplicated
     phi, u = problem.map.at(lam), problem.outer.grad_w(w)
-    single = ni.LassoProblem(X0, y, Xv0, y_val).hypergradient(lam, method="exact",
-                                                               tol=1e-13).value
+    single = ni.LassoProblem(*single_copy).hypergradient(lam, method="exact", tol=1e-13).value
     for method in (ni.aid_cg, ni.aid_gmres):
         res = method(phi, w, u, iters=10_000, tol=1e-12)
         assert res.converged
