@@ -67,6 +67,8 @@ class CompositeMapAt:
         if self._fused:  # ∂τ/∂λ_G and ∂τ/∂γ, for B of the fused selection products
             d_G, d_gamma = self.G.threshold_gradient(self.lam_G, self.gamma)
             self._dtau = np.asarray(d_G, dtype=self.dtype), float(d_gamma)
+            self._dgamma_T = (None if self.T.dgamma is None
+                              else np.asarray(self.T.dgamma, dtype=self.dtype))
 
     @property
     def tau(self):
@@ -140,8 +142,8 @@ class CompositeMapAt:
             return self._selection(w).vjp(v)
         a, c_sign, g_T = fused
         d_G, d_gamma = self._dtau
-        if self.T.dgamma is not None:
-            g_T = g_T - (c_sign * d_gamma) * self.T.dgamma.astype(v.dtype)
+        if self._dgamma_T is not None:
+            g_T = g_T - (c_sign * d_gamma) * self._dgamma_T
         return a, np.concatenate((-c_sign * d_G, g_T)).astype(v.dtype, copy=False)
 
     def jvp(self, w, J):
@@ -153,8 +155,8 @@ class CompositeMapAt:
         AJ, signed, dT = fused
         d_G, d_gamma = self._dtau
         B_T = dT
-        if self.T.dgamma is not None:
-            B_T = dT - (signed * d_gamma)[:, None] * self.T.dgamma.astype(J.dtype)[None, :]
+        if self._dgamma_T is not None:
+            B_T = dT - (signed * d_gamma)[:, None] * self._dgamma_T[None, :]
         B = np.concatenate((-signed[:, None] * d_G[None, :], B_T), axis=1)
         return AJ + B.astype(J.dtype, copy=False)
 

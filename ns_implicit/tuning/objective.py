@@ -8,7 +8,6 @@ while the outer iterates move, tight near the end (the schedule of HOAG, Pedrego
 simplest geometric form).
 """
 
-import time
 import warnings
 from contextlib import nullcontext
 
@@ -118,9 +117,3 @@ def kfold(n, k):
     return [(np.concatenate([rows[:a], rows[b:]]), rows[a:b])
             for a, b in zip(bounds[:-1], bounds[1:])]
 
-
-def timed(objective, lam):
-    """``(value, gradient, seconds)`` of one evaluation."""
-    start = time.perf_counter()
-    value, grad = objective(lam)
-    return value, grad, time.perf_counter() - start
