@@ -10,7 +10,7 @@ PACKAGE = pathlib.Path(ns_implicit.__file__).parent
 
 #: Bottom to top. A module may import from its own layer and the layers below it.
 LAYERS = [
-    {"_jit", "_validation", "_threads", "_version", "errors"},
+    {"_jit", "_validation", "_threads", "_parallel", "_version", "errors"},
     {"data"},
     {"kernels"},
     {"operators"},

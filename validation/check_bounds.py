@@ -7,8 +7,13 @@ Every instance runs ``t = 0..ITERS`` iterations through :func:`ns_implicit.theor
 (the same code as ``ns-implicit check-bounds``). Prints a summary, writes the per-instance
 results to ``validation/results/check_bounds.json``; exit status 1 on any violation.
 
-    python validation/check_bounds.py                 # 1200 instances, 2 processes
-    python validation/check_bounds.py --instances 100 --workers 1
+    python validation/check_bounds.py                 # 1200 instances, 2 processes (loky)
+    python validation/check_bounds.py --instances 100 --n-jobs 1
+    python validation/check_bounds.py --backend dask --scheduler tcp://HOST:8786
+
+Each instance is a pure function of ``(config, seed)`` (:func:`one`), fanned out by
+:func:`ns_implicit._parallel.run_records` (joblib: loky processes or a Dask cluster); the
+records are the same bits for any backend and number of workers (their ``seconds`` aside).
 """
 
 import argparse
@@ -16,10 +21,9 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-
 import numpy as np
 
+from ns_implicit._parallel import BACKENDS, run_records
 from ns_implicit.errors import SelectionCapError
 from ns_implicit.theory.check import check_instance
 from ns_implicit.theory.instances import DegenerateKinkError, random_instance
@@ -35,8 +39,9 @@ def setting(seed):
             "at_kink": bool(seed % 2)}
 
 
-def one(args):
-    seed, iters = args
+def one(config, seed):
+    """The record of one seeded instance, checked for ``t = 0..config["iters"]``."""
+    iters = config["iters"]
     s = setting(seed)
     start = time.perf_counter()
     try:
@@ -89,21 +94,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", type=int, default=1200)
     parser.add_argument("--iters", type=int, default=120)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--n-jobs", "--workers", dest="n_jobs", type=int, default=2,
+                        help="worker processes (default 2)")
+    parser.add_argument("--backend", choices=BACKENDS, default="loky",
+                        help="joblib backend (default loky; dask: --scheduler, else "
+                             "DASK_SCHEDULER_ADDRESS, else a LocalCluster of --n-jobs workers)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
                                                       "check_bounds.json"))
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    jobs = [(seed, args.iters) for seed in range(args.instances)]
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers) as pool:
-            rows = list(pool.map(one, jobs, chunksize=10))
-    else:
-        rows = [one(job) for job in jobs]
+    rows = run_records(one, {"iters": args.iters}, range(args.instances), n_jobs=args.n_jobs,
+                       backend=args.backend, scheduler=args.scheduler)
     seconds = time.perf_counter() - start
     summary = summarize(rows)
     summary["seconds"] = seconds
     summary["iters"] = args.iters
+    summary["n_jobs"], summary["backend"] = args.n_jobs, args.backend
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fh:
         json.dump({"summary": summary, "instances": rows}, fh, indent=1)

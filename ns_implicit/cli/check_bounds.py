@@ -46,6 +46,8 @@ def add_arguments(p):
     p.add_argument("--sampling", choices=("iid", "epoch"), default="iid",
                    help="--nsid: independent batches (the theorem's assumption, default) or "
                         "shuffled epochs (the experiments'; the theorem does not cover them)")
+    from ns_implicit._parallel import add_parallel_arguments
+    add_parallel_arguments(p)
 
 
 def config_from_args(args):
@@ -70,22 +72,33 @@ def _check_config(config):
     check_positive_float(config["lam2"], "--lam2", strict=False)
 
 
-def run_instances(config, seeds, *, progress=None):
-    """Check one instance per seed; returns ``(results, skipped)`` (``skipped``: seed -> reason)."""
+def check_seed(config, seed):
+    """One instance of the sweep, a pure function of ``(config, seed)`` (the unit that
+    :func:`ns_implicit._parallel.run_records` fans out): ``(seed, CheckResult, None)``, or
+    ``(seed, None, reason)`` when the seed's instance cannot be checked."""
     from ns_implicit.errors import SelectionCapError
     from ns_implicit.theory.check import check_instance
     from ns_implicit.theory.instances import DegenerateKinkError, random_instance
+    try:
+        inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
+                               lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                               at_kink=config["at_kinks"])
+        return int(seed), check_instance(inst, iters=config["iters"]), None
+    except (SelectionCapError, DegenerateKinkError) as exc:
+        return int(seed), None, str(exc)
+
+
+def run_instances(config, seeds, *, n_jobs=1, backend="loky", scheduler=None):
+    """Check one instance per seed; returns ``(results, skipped)`` (``skipped``: seed -> reason),
+    both in the order of ``seeds`` for any ``n_jobs`` / ``backend``."""
+    from ns_implicit._parallel import run_records
     results, skipped = [], {}
-    for seed in seeds:
-        try:
-            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
-                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                   at_kink=config["at_kinks"])
-            results.append(check_instance(inst, iters=config["iters"]))
-        except (SelectionCapError, DegenerateKinkError) as exc:
-            skipped[int(seed)] = str(exc)
-        if progress is not None:
-            progress(seed)
+    for seed, result, reason in run_records(check_seed, config, seeds, n_jobs=n_jobs,
+                                            backend=backend, scheduler=scheduler):
+        if result is None:
+            skipped[seed] = reason
+        else:
+            results.append(result)
     return results, skipped
 
 
@@ -173,42 +186,56 @@ def plot(doc, out):
 NSID_GRID = ((20, 20, 0.0), (100, 100, 0.0), (100, 400, 0.0), (100, 100, 1e-3), (100, 400, 1e-2))
 
 
-def run_nsid(args, config):
-    """Theorem 5.4 on seeded instances: ``u`` a seeded unit vector, minibatches of
-    ``max(1, n_train // 4)`` rows drawn independently (the theorem's setting)."""
-    from ns_implicit._validation import check_positive_int
+def nsid_seed(config, seed):
+    """Theorem 5.4 on one seeded instance, a pure function of ``(config, seed)``:
+    ``(seed, rows, None)`` or ``(seed, [], reason)`` when the instance is skipped. ``config``
+    carries ``repetitions``, ``batch_size`` and ``sampling`` besides the instance settings."""
     from ns_implicit.maps.stochastic import StochasticCompositeMap
     from ns_implicit.methods.exact import exact
     from ns_implicit.theory.instances import DegenerateKinkError, random_instance
     from ns_implicit.theory.nsid_bound import check_nsid_bound, nsid_constants, nsid_terms
+    reps, b, sampling = config["repetitions"], config["batch_size"], config["sampling"]
+    try:
+        inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
+                               lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                               at_kink=config["at_kinks"])
+    except DegenerateKinkError as exc:
+        return int(seed), [], str(exc)
+    phi, w = inst.phi, inst.w_star
+    u = np.random.default_rng(seed).standard_normal(phi.dim)
+    u /= np.linalg.norm(u)
+    if not np.any(w):
+        return int(seed), [], "empty support"
+    F = StochasticCompositeMap(inst.map, b).at(inst.lam)
+    g_star = exact(phi, w, u).value
+    d = np.random.default_rng(seed + 1).standard_normal(phi.dim)
+    rows = []
+    for J, K, delta in NSID_GRID:
+        c = nsid_constants(phi, w, u, b, delta=delta, sampling=sampling)
+        w_in = w + delta * d / np.linalg.norm(d)
+        mean, se, bound, ok = check_nsid_bound(F, w_in, u, g_star, c, J, K, range(reps),
+                                               delta, sampling=sampling)
+        rows.append({"seed": int(seed), "J": J, "K": K, "delta": delta, "measured": mean,
+                     "se": se, "bound": bound, "ratio": mean / bound, "passed": bool(ok),
+                     "terms": list(nsid_terms(c, delta, J, K)), "constants": c.as_dict()})
+    return int(seed), rows, None
+
+
+def run_nsid(args, config):
+    """Theorem 5.4 on seeded instances: ``u`` a seeded unit vector, minibatches of
+    ``max(1, n_train // 4)`` rows drawn independently (the theorem's setting)."""
+    from ns_implicit._parallel import run_records
+    from ns_implicit._validation import check_positive_int
     reps = 12 if args.quick else check_positive_int(args.repetitions, "--repetitions")
     b = max(1, config["n_train"] // 4)
     rows, skipped, start = [], {}, time.perf_counter()
-    for seed in range(config["first_seed"], config["first_seed"] + config["seeds"]):
-        try:
-            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
-                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                   at_kink=config["at_kinks"])
-        except DegenerateKinkError as exc:
-            skipped[seed] = str(exc)
-            continue
-        phi, w = inst.phi, inst.w_star
-        u = np.random.default_rng(seed).standard_normal(phi.dim)
-        u /= np.linalg.norm(u)
-        if not np.any(w):
-            skipped[seed] = "empty support"
-            continue
-        F = StochasticCompositeMap(inst.map, b).at(inst.lam)
-        g_star = exact(phi, w, u).value
-        d = np.random.default_rng(seed + 1).standard_normal(phi.dim)
-        for J, K, delta in NSID_GRID:
-            c = nsid_constants(phi, w, u, b, delta=delta, sampling=args.sampling)
-            w_in = w + delta * d / np.linalg.norm(d)
-            mean, se, bound, ok = check_nsid_bound(F, w_in, u, g_star, c, J, K, range(reps),
-                                                   delta, sampling=args.sampling)
-            rows.append({"seed": seed, "J": J, "K": K, "delta": delta, "measured": mean,
-                         "se": se, "bound": bound, "ratio": mean / bound, "passed": bool(ok),
-                         "terms": list(nsid_terms(c, delta, J, K)), "constants": c.as_dict()})
+    task = dict(config, repetitions=reps, batch_size=b, sampling=args.sampling)
+    seeds = range(config["first_seed"], config["first_seed"] + config["seeds"])
+    for seed, seed_rows, reason in run_records(nsid_seed, task, seeds, n_jobs=args.n_jobs,
+                                               backend=args.backend, scheduler=args.scheduler):
+        if reason is not None:
+            skipped[seed] = reason
+        rows += seed_rows
     seconds = time.perf_counter() - start
     failed = [r for r in rows if not r["passed"]]
     print(f"check-bounds --nsid: {len({r['seed'] for r in rows})} instances, b={b}, "
@@ -236,11 +263,14 @@ def run(args):
     from ns_implicit._version import __version__
     config = config_from_args(args)
     _check_config(config)
+    from ns_implicit._parallel import check_parallel_args
+    check_parallel_args(args.n_jobs, args.backend, args.scheduler)
     if args.nsid:
         return run_nsid(args, config)
     start = time.perf_counter()
     seeds = range(config["first_seed"], config["first_seed"] + config["seeds"])
-    results, skipped = run_instances(config, seeds)
+    results, skipped = run_instances(config, seeds, n_jobs=args.n_jobs, backend=args.backend,
+                                     scheduler=args.scheduler)
     seconds = time.perf_counter() - start
     summary = summarize(results, skipped)
     kinds = "at kinks" if config["at_kinks"] else "generic"

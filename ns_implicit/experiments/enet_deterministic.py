@@ -80,23 +80,35 @@ def run_one(problem, lam, max_iter, n_eval, progress=None):
     }
 
 
+def steps(config):
+    """Progress steps of one seed (evaluation points over the settings)."""
+    return sum(len(_eval_points(s["max_iter"], config["n_eval"])) for s in config["settings"])
+
+
+def seed_records(config, seed, progress=None):
+    """The runs of one data seed (one per setting): a pure function of ``(config, seed)``."""
+    data = make_sparse_regression(n_samples=config["n_samples"], n_features=config["n_features"],
+                                  n_informative=config["n_informative"], noise=config["noise"],
+                                  seed=seed)
+    problem = ElasticNetProblem(data.X, data.y, data.X_val, data.y_val)
+    runs = []
+    for setting in config["settings"]:
+        start = time.perf_counter()
+        record = run_one(problem, setting["lam"], setting["max_iter"], config["n_eval"], progress)
+        record.update(seed=seed, seconds=time.perf_counter() - start)
+        runs.append(record)
+    return runs
+
+
+def summarize(config, runs):
+    return {"rows": [{k: r[k] for k in ("seed", "lam", "support_identified_at", "q", "q_S",
+                                         "measured_rates", "aid_fp_below_itd_after_identification",
+                                         "median_itd_over_aid_fp_after_identification")}
+                     for r in runs]}
+
+
 def run(config, seeds):
     """All settings × seeds; returns ``(runs, summary)``."""
-    runs = []
-    progress = Progress(sum(len(_eval_points(s["max_iter"], config["n_eval"]))
-                            for s in config["settings"]) * len(seeds), NAME)
-    for seed in seeds:
-        data = make_sparse_regression(n_samples=config["n_samples"], n_features=config["n_features"],
-                                      n_informative=config["n_informative"], noise=config["noise"],
-                                      seed=seed)
-        problem = ElasticNetProblem(data.X, data.y, data.X_val, data.y_val)
-        for setting in config["settings"]:
-            start = time.perf_counter()
-            record = run_one(problem, setting["lam"], setting["max_iter"], config["n_eval"], progress)
-            record.update(seed=seed, seconds=time.perf_counter() - start)
-            runs.append(record)
-    summary = {"rows": [{k: r[k] for k in ("seed", "lam", "support_identified_at", "q", "q_S",
-                                            "measured_rates", "aid_fp_below_itd_after_identification",
-                                            "median_itd_over_aid_fp_after_identification")}
-                        for r in runs]}
-    return runs, summary
+    progress = Progress(steps(config) * len(seeds), NAME)
+    runs = [r for seed in seeds for r in seed_records(config, seed, progress)]
+    return runs, summarize(config, runs)

@@ -87,15 +87,20 @@ def _plateau_ratio(curve):
     return float(c[-1] / c[len(c) // 2])
 
 
-def run(config, seeds):
-    runs = []
-    progress = Progress(len(seeds) * (config["K_max"] // max(config["K_max"] // config["n_eval"], 1) + 1),
-                        NAME)
-    for seed in seeds:
-        start = time.perf_counter()
-        record = run_seed(config, seed, progress)
-        record["seconds"] = time.perf_counter() - start
-        runs.append(record)
+def steps(config):
+    """Progress steps of one seed (the K grid)."""
+    return config["K_max"] // max(config["K_max"] // config["n_eval"], 1) + 1
+
+
+def seed_records(config, seed, progress=None):
+    """The run of one data seed, as a list: a pure function of ``(config, seed)``."""
+    start = time.perf_counter()
+    record = run_seed(config, seed, progress)
+    record["seconds"] = time.perf_counter() - start
+    return [record]
+
+
+def summarize(config, runs):
     final = {m: float(np.median([r["curves"][m][-1] for r in runs])) for m in STOCHASTIC}
     ratios = {m: float(np.median([_plateau_ratio(r["curves"][m]) for r in runs]))
               for m in STOCHASTIC}
@@ -105,4 +110,10 @@ def run(config, seeds):
         "median_input_point_floor": float(np.median([r["input_point_floor"] for r in runs])),
         "median_aid_fp_error_at_max_k": float(np.median([r["extra_curves"]["aid-fp"]["error"][-1] for r in runs])),
     }
-    return runs, summary
+    return summary
+
+
+def run(config, seeds):
+    progress = Progress(len(seeds) * steps(config), NAME)
+    runs = [r for seed in seeds for r in seed_records(config, seed, progress)]
+    return runs, summarize(config, runs)

@@ -243,21 +243,22 @@ def _panel_summary(runs):
     }
 
 
-def run(config, seeds):
-    with blas_threads(config["blas_threads"]):
-        return _run(config, seeds)
+def steps(config):
+    """Progress steps of one seed (the K grid)."""
+    return config["K_max"] // max(config["K_max"] // config["n_eval"], 1) + 1
 
 
-def _run(config, seeds):
-    runs = []
-    n_points = config["K_max"] // max(config["K_max"] // config["n_eval"], 1) + 1
-    progress = Progress(len(seeds) * n_points, NAME)
-    for seed in seeds:
-        start = time.perf_counter()
-        records = run_seed(config, seed, progress)
-        for record in records:
-            record["seconds"] = time.perf_counter() - start
-        runs.extend(records)
+def seed_records(config, seed, progress=None):
+    """The runs of one data seed (both reference panels): a pure function of
+    ``(config, seed)``; the caller limits BLAS to ``config["blas_threads"]`` threads."""
+    start = time.perf_counter()
+    records = run_seed(config, seed, progress)
+    for record in records:
+        record["seconds"] = time.perf_counter() - start
+    return records
+
+
+def summarize(config, runs):
     star = [r for r in runs if r["reference"] == "w_star"]
     summary = dict(_panel_summary(star))
     summary["vs_input_point"] = _panel_summary([r for r in runs if r["reference"] == "w_t0"])
@@ -282,4 +283,11 @@ def _run(config, seeds):
         "divergence_warnings_in_curves": {m: int(sum(r["divergence_warnings"][m] for r in star))
                                           for m in STOCHASTIC},
     })
-    return runs, summary
+    return summary
+
+
+def run(config, seeds):
+    with blas_threads(config["blas_threads"]):
+        progress = Progress(len(seeds) * steps(config), NAME)
+        runs = [r for seed in seeds for r in seed_records(config, seed, progress)]
+    return runs, summarize(config, runs)
