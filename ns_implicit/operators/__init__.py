@@ -22,6 +22,8 @@ Each operator is one class in one file and owns its mathematics. The protocol
     :class:`~ns_implicit.errors.SelectionCapError` past ``cap``.
 
 ``OperatorSelection``: ``rows`` (sorted indices where ``A_G`` can be nonzero),
+``sqrt_A(x)`` (optional: ``A_G^{1/2} x`` for a symmetric positive semidefinite ``A_G`` that is not
+a coordinate projection, which lets AID-CG use the symmetric form of docs/theory.md §15.3),
 ``coordinate_projection`` (``A_G = diag(1_rows)``), ``symmetric``; ``A(x)``, ``AT(v)``;
 ``B(y_G, y_gamma)`` = ``∂_{λ_G}G y_G + ∂_γG y_gamma`` and ``BT(v) -> (g_G, g_gamma)``;
 ``block()`` = dense ``A_G[rows, rows]``; ``b_outside_rows`` (False only when ``B_G``
@@ -36,10 +38,14 @@ See :mod:`ns_implicit.operators.soft_threshold` for the reference operator and t
 
 from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
 from ns_implicit.operators.box import BoxProjection
+from ns_implicit.operators.group_soft_threshold import GroupSoftThreshold
 from ns_implicit.operators.identity_tail import IdentityTail
+from ns_implicit.operators.l1_ball import L1BallProjection
 from ns_implicit.operators.nonnegative import NonnegativeSoftThreshold, relu
+from ns_implicit.operators.simplex import SimplexProjection
 from ns_implicit.operators.soft_threshold import SoftThreshold
 from ns_implicit.operators.weighted_soft_threshold import WeightedSoftThreshold
 
-__all__ = ["MAX_SELECTIONS", "BoxProjection", "IdentityTail", "MaskSelection", "NonnegativeSoftThreshold",
-           "Operator", "SoftThreshold", "WeightedSoftThreshold", "enumerate_ties", "relu"]
+__all__ = ["MAX_SELECTIONS", "BoxProjection", "GroupSoftThreshold", "IdentityTail", "L1BallProjection",
+           "MaskSelection", "NonnegativeSoftThreshold", "Operator", "SimplexProjection",
+           "SoftThreshold", "WeightedSoftThreshold", "enumerate_ties", "relu"]
