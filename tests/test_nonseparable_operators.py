@@ -118,7 +118,7 @@ def test_group_tie_vertices_are_the_one_sided_derivatives():
 def test_simplex_tie_vertices_are_the_one_sided_derivatives():
     op, lam = SimplexProjection(), np.array([1.0])
     u = np.array([2.0, 1.0, 0.25, -1.0, 1.0])  # θ = 1 exactly: entries 1 and 4 tie
-    assert op.threshold(u, lam) == 1.0
+    assert op.theta(u, lam) == 1.0
     np.testing.assert_array_equal(op.ties(u, lam, 1.0), [1, 4])
     verts = op.vertices(u, lam, 1.0)
     assert len(verts) == 4
@@ -156,7 +156,7 @@ def test_l1_ball_tie_vertices_are_the_one_sided_derivatives():
     # outside the ball with an entry |u_i| = θ
     u = np.array([2.0, -1.0, 0.5, 0.25])
     r = np.array([2.0])  # θ: z = 2,1,.5: (3 - 2)/2 = 0.5 → entry 2 ties
-    assert op.threshold(u, r) == 0.5
+    assert op.theta(u, r) == 0.5
     verts = op.vertices(u, r, 1.0)
     assert len(verts) == 2
     G = lambda x: op.value(x, r, 1.0)  # noqa: E731

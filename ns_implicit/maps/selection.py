@@ -28,6 +28,10 @@ class Selection:
         self.lin, self.gsel, self.n_G, self.dgamma = lin, gsel, n_G, dgamma
         #: ``(I - A)[R, R]`` is symmetric positive definite for a contraction (§15.3)
         self.spd = bool(gsel.coordinate_projection and getattr(lin, "symmetric", False))
+        #: ``A_G`` is symmetric positive semidefinite with an explicit square root ``Σ`` and
+        #: ``∂_wT`` is symmetric: ``I - ΣHΣ`` is SPD (§15.3, the symmetric reformulation)
+        self.spd_root = bool(not self.spd and getattr(gsel, "symmetric", False)
+                             and hasattr(gsel, "sqrt_A") and getattr(lin, "symmetric", False))
         #: rows of ``B`` may be nonzero outside ``R`` (only ``B_G``'s can: ``A_G ∂_λT`` cannot)
         self.b_outside_rows = bool(getattr(gsel, "b_outside_rows", True))
 
@@ -81,6 +85,14 @@ class Selection:
         if self.dgamma is not None and g_gamma != 0.0:
             g_T += g_gamma * self.dgamma
         return np.concatenate((g_G, g_T)).astype(v.dtype, copy=False) if self.n_G else g_T
+
+    def root_product(self, x):
+        """``Σ ∂_wT Σ x`` with ``Σ = A_G^{1/2}`` (selections tagged ``spd_root``, §15.3)."""
+        return self.gsel.sqrt_A(self.lin.jvp_w(self.gsel.sqrt_A(x)))
+
+    def root_lift(self, z):
+        """``∂_wTᵀ Σ z``: with ``z = Σ v``, ``v = u + ∂_wTᵀ Σ z`` solves ``(I - Aᵀ) v = u``."""
+        return self.lin.vjp_w(self.gsel.sqrt_A(z))
 
     def restricted_matrix(self):
         """Dense ``(I - A)[R, R]``: ``I - ∂_wT[R, R]`` for a coordinate projection ``A_G``,

@@ -8,9 +8,14 @@ outside the row set ``R`` of the selection, so (§15.2)
 
 When ``A_G`` is a coordinate projection after a symmetric contraction (the selection's
 ``spd`` tag, §15.3), ``I - A[R, R] = I - ∂_wT[R, R]`` is symmetric positive definite and plain
-CG solves it in at most ``|R|`` steps. Otherwise (block soft-thresholding, projections onto
-the simplex) the restricted system is not symmetric and CG would return a wrong answer:
-:func:`aid_cg` raises :class:`NotSymmetricError` naming the methods that apply.
+CG solves it in at most ``|R|`` steps. When ``A_G`` is symmetric positive semidefinite with an
+explicit square root ``Σ`` (block soft-thresholding, projections onto the simplex and the ℓ1
+ball: the ``spd_root`` tag), CG runs on the symmetric form of §15.3,
+``(I - Σ H Σ)[R, R] z_R = (Σu)_R``, ``v = u + HΣz`` (``H = ∂_wT``); its residual ``r`` bounds
+the original one, ``‖(I - Aᵀ)v - u‖ = ‖HΣr‖ <= q‖r‖``, and ``‖Σu‖ <= ‖u‖``, so ``converged``
+certifies the original relative residual too. Otherwise (a non-symmetric step, the ReLU
+layer) CG would return a wrong answer: :func:`aid_cg` raises :class:`NotSymmetricError`
+naming the methods that apply.
 Stops when ``‖r‖ <= tol ‖u_R‖``, or earlier when CG can make no further progress in
 floating point: a non-positive or non-finite curvature ``dᵀMd``, a recursive residual at
 round-off (``‖r‖ <= eps‖u_R‖``), or one that has not reached a new minimum for
@@ -42,11 +47,11 @@ def aid_cg(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
     """
     w, u, iters, tol = check_method_args(phi, w, u, iters, tol, "aid_cg")
     sel = phi.selection(w)
-    if not sel.spd:
+    if not (sel.spd or sel.spd_root):
         raise NotSymmetricError(
-            "aid-cg needs a symmetric positive definite restricted system (I - A)[R, R], and "
-            "this map's selection is not tagged so (its operator's A_G is not a coordinate "
-            "projection, or its step's Jacobian is not symmetric; docs/theory.md §15.3); use "
+            "aid-cg needs a symmetric positive definite system: a coordinate-projection A_G, or "
+            "a symmetric positive semidefinite A_G with a square root, after a step with a "
+            "symmetric Jacobian (docs/theory.md §15.3); this map's selection is neither; use "
             "method 'exact', 'aid-gmres' or 'aid-fp'.")
     S = sel.rows
     u, e = unit_scale(u)
@@ -56,17 +61,29 @@ def aid_cg(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
         padded[S] = x
         return padded
 
-    def full(x):  # v from v_R: v̄, or u + Aᵀv̄ when rows of B live outside R (§15.2)
-        v_bar = lift(x).copy()
-        return u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
+    if sel.spd:
+        def full(x):  # v from v_R: v̄, or u + Aᵀv̄ when rows of B live outside R (§15.2)
+            v_bar = lift(x).copy()
+            return u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
 
-    def system(x):  # x ↦ (I - A[S, S])ᵀ x
-        return x - sel.AT(lift(x))[S]
+        def system(x):  # x ↦ (I - A[S, S])ᵀ x
+            return x - sel.AT(lift(x))[S]
 
-    b = u[S]
+        b = u[S]
+        start = lambda v: v[S]  # noqa: E731
+    else:  # the symmetric form of §15.3: z = Σv solves (I - ΣHΣ) z = Σu, v = u + HΣz
+        def full(x):
+            return u + sel.root_lift(lift(x))
+
+        def system(x):
+            return x - sel.root_product(lift(x))[S]
+
+        b = sel.gsel.sqrt_A(u)[S]
+        start = lambda v: sel.gsel.sqrt_A(v)[S]  # noqa: E731
+
     bnorm = norm(b)
     v0 = v0 if bnorm > 0 else None  # u_S = 0 has the solution v_S = 0
-    x = check_warm_start(v0, phi, e)[S]
+    x = start(check_warm_start(v0, phi, e))
     r = b - system(x) if v0 is not None else b.copy()
     d = r.copy()
     rr = float(r @ r)  # b is unit-scaled: rr neither overflows nor underflows before round-off

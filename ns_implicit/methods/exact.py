@@ -36,7 +36,10 @@ def _solve(M, rhs, spd, q, condition=False):
     ``|R| eps``; below ``100 |R| eps`` the solve would carry a relative error above
     ``1/(100 |R|)`` anyway): :class:`NotContractiveError` names the cause and the fix.
     Otherwise a matrix tagged SPD that is not positive definite in floating point falls back
-    to LU; a singular one raises ``LinAlgError``.
+    to LU; a singular one raises ``LinAlgError``. The LU path (non-symmetric systems: block
+    soft-thresholding, the simplex, the ReLU layer) checks ``rcond`` the same way whenever ``q``
+    does not certify the conditioning (``‖A‖ <= q`` bounds the 2-norm condition number by
+    ``(1 + q)/(1 - q)`` for any ``A``).
 
     Returns ``(x, rcond)``: ``rcond`` is LAPACK's estimate of the reciprocal 1-norm condition
     number of ``M`` (``pocon`` / ``gecon``), the record's measure of how far the restricted
@@ -46,11 +49,11 @@ def _solve(M, rhs, spd, q, condition=False):
     """
     M = M.astype(np.float64, copy=False)
     rhs = rhs.astype(np.float64, copy=False)
+    rcond_min = 100 * M.shape[0] * np.finfo(np.float64).eps
+    certified = q < 1.0 and (1.0 - q) / (1.0 + q) >= rcond_min
     if spd:
         from scipy.linalg.lapack import dpocon, dposv  # on first use: keeps the import light
 
-        rcond_min = 100 * M.shape[0] * np.finfo(np.float64).eps
-        certified = q < 1.0 and (1.0 - q) / (1.0 + q) >= rcond_min
         c, x, info = dposv(M, rhs, lower=1)
         if info == 0 and certified and not condition:
             return x, None
@@ -58,24 +61,34 @@ def _solve(M, rhs, spd, q, condition=False):
         if info == 0 and (certified or rcond >= rcond_min):
             return x, rcond
         if not certified:
-            raise NotContractiveError(
-                f"the restricted system (I - A)[R, R] on the {M.shape[0]} active coordinates "
-                f"is singular at this point (reciprocal condition number {rcond:.2g}) and the "
-                f"map is not a contraction that rules this out (q = {q:.17g}), so the "
-                "hypergradient is not defined here (for the lasso: more active features than "
-                "samples, which a converged solution in general position does not have, or "
-                "collinear features); solve w more tightly, use a larger lam1, or lam2 > 0 "
-                "(an elastic net).")
-    return _lu_solve(M, rhs)
+            _singular(M.shape[0], rcond, q)
+    x, rcond = _lu_solve(M, rhs, certified)
+    if not certified and rcond < rcond_min:
+        _singular(M.shape[0], rcond, q)
+    return x, rcond
 
 
-def _lu_solve(M, rhs):
-    """``(x, rcond)`` by LU (LAPACK ``getrf``/``getrs``/``gecon``); ``LinAlgError`` when singular."""
+def _singular(size, rcond, q):
+    raise NotContractiveError(
+        f"the restricted system (I - A)[R, R] on the {size} active coordinates "
+        f"is singular at this point (reciprocal condition number {rcond:.2g}) and the "
+        f"map is not a contraction that rules this out (q = {q:.17g}), so the "
+        "hypergradient is not defined here (for the lasso: more active features than "
+        "samples, which a converged solution in general position does not have, or "
+        "collinear features); solve w more tightly, use a larger lam1, or lam2 > 0 "
+        "(an elastic net).")
+
+
+def _lu_solve(M, rhs, certified=True):
+    """``(x, rcond)`` by LU (LAPACK ``getrf``/``getrs``/``gecon``); ``LinAlgError`` when singular
+    (:class:`NotContractiveError` when ``q`` does not rule that out, ``certified=False``)."""
     import scipy.linalg
     from scipy.linalg.lapack import dgecon
 
     lu, piv = scipy.linalg.lu_factor(M, check_finite=False)
     if not np.all(np.diag(lu)):
+        if not certified:
+            return None, 0.0
         raise np.linalg.LinAlgError("Singular matrix")
     rcond = dgecon(lu, np.abs(M).sum(axis=0).max(), norm="1")[0]
     return scipy.linalg.lu_solve((lu, piv), rhs, check_finite=False), float(rcond)

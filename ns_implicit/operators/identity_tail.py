@@ -19,6 +19,8 @@ class IdentityTailSelection:
         self.coordinate_projection = gsel.coordinate_projection
         self.symmetric = getattr(gsel, "symmetric", False)
         self.b_outside_rows = getattr(gsel, "b_outside_rows", True)
+        if hasattr(gsel, "sqrt_A"):  # blockdiag(A_G^{1/2}, I_k), docs/theory.md §15.3
+            self.sqrt_A = lambda x: np.concatenate([gsel.sqrt_A(x[:p]), x[p:]])
 
     @property
     def rows(self):

@@ -65,7 +65,7 @@ class L1BallProjection(Operator):
     def radius(self, lam_G):
         return float(self.fixed if self.fixed is not None else lam_G[0])
 
-    def threshold(self, u, lam_G):
+    def theta(self, u, lam_G):
         """``θ`` (0 inside the ball or on its boundary), float64."""
         u = np.ascontiguousarray(u)
         r = self.radius(lam_G)
@@ -91,7 +91,7 @@ class L1BallProjection(Operator):
         u = np.ascontiguousarray(u)
         if l1_ball_inside(l1_norm(u), self.radius(lam_G), tie_active):
             return InteriorSelection(u, self.n_params)
-        return self._boundary(u, self.threshold(u, lam_G), tie_active)
+        return self._boundary(u, self.theta(u, lam_G), tie_active)
 
     def on_sphere(self, u, lam_G, tie_tol=0.0):
         """Is ``‖u‖₁`` within ``tie_tol · r`` of ``r`` (exactly ``r`` when ``tie_tol = 0``)?"""
@@ -108,7 +108,7 @@ class L1BallProjection(Operator):
             return np.arange(u.shape[0])
         if l1_norm(u) < self.radius(lam_G):
             return np.zeros(0, dtype=np.intp)
-        gap = np.abs(np.abs(u).astype(np.float64) - self.threshold(u, lam_G))
+        gap = np.abs(np.abs(u).astype(np.float64) - self.theta(u, lam_G))
         return (np.flatnonzero(gap <= tie_tol * self.radius(lam_G)) if tie_tol > 0
                 else np.flatnonzero(gap == 0))
 
@@ -127,7 +127,7 @@ class L1BallProjection(Operator):
         elif l1_norm(u) < r:
             return [InteriorSelection(u, self.n_params)]
         else:
-            theta, out = self.threshold(u, lam_G), []
+            theta, out = self.theta(u, lam_G), []
             entry_ties = self.ties(u, lam_G, gamma, tie_tol)
         base = (np.abs(u).astype(np.float64) > theta).astype(np.uint8)
         base[entry_ties] = 0

@@ -82,7 +82,7 @@ class SimplexProjection(Operator):
     def radius(self, lam_G):
         return float(self.fixed if self.fixed is not None else lam_G[0])
 
-    def threshold(self, u, lam_G):
+    def theta(self, u, lam_G):
         """``θ`` of ``u`` at radius ``r`` (float64)."""
         return float(simplex_threshold(np.ascontiguousarray(u), self.radius(lam_G)))
 
@@ -103,13 +103,13 @@ class SimplexProjection(Operator):
     def select(self, u, lam_G, gamma, tie_active=None):
         tie_active = self.tie_active if tie_active is None else bool(tie_active)
         u = np.ascontiguousarray(u)
-        support = self._support(u, self.threshold(u, lam_G), tie_active)
+        support = self._support(u, self.theta(u, lam_G), tie_active)
         return ProjectionSelection(support, np.ones_like(u), self.n_params)
 
     def ties(self, u, lam_G, gamma, tie_tol=0.0):
         """Entries with ``|u_i - θ| <= tie_tol · r`` (exact equality when ``tie_tol = 0``)."""
         u = np.asarray(u)
-        gap = np.abs(np.asarray(u, np.float64) - self.threshold(u, lam_G))
+        gap = np.abs(np.asarray(u, np.float64) - self.theta(u, lam_G))
         return (np.flatnonzero(gap <= tie_tol * self.radius(lam_G)) if tie_tol > 0
                 else np.flatnonzero(gap == 0))
 
@@ -117,6 +117,6 @@ class SimplexProjection(Operator):
         """Every selection at ``u``: each in/out choice of the (near-)tied entries."""
         u = np.ascontiguousarray(u)
         ties = self.ties(u, lam_G, gamma, tie_tol)
-        base = self._support(u, self.threshold(u, lam_G), False).astype(np.uint8)
+        base = self._support(u, self.theta(u, lam_G), False).astype(np.uint8)
         return [ProjectionSelection(m.astype(u.dtype), np.ones_like(u), self.n_params)
                 for m in enumerate_ties(base, ties, cap, what="entries") if m.any()]

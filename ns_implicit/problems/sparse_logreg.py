@@ -33,7 +33,7 @@ class SparseLogisticProblem(BilevelProblem):
 
     def __init__(self, X, y, X_val, y_val, *, lam2=0.0, tie_active=False, fit_intercept=False):
         T = BinaryLogisticStep(X, y, lam2=lam2, fit_intercept=fit_intercept)
-        G = SoftThreshold(tie_active=tie_active)
+        G = self._operator(T.dim - T.fit_intercept, tie_active)
         self.fit_intercept = T.fit_intercept
         self.map = CompositeMap(IdentityTail(G, 1) if self.fit_intercept else G, T)
         if self.fit_intercept and hasattr(X_val, "shape") and len(X_val.shape) == 2:
@@ -45,6 +45,10 @@ class SparseLogisticProblem(BilevelProblem):
             raise ValueError(f"X_val must have the same number of columns as X: "
                              f"{self.outer.X_val.shape[1] - self.fit_intercept} != "
                              f"{T.dim - self.fit_intercept}.")
+
+    def _operator(self, dim, tie_active):
+        """The penalty's operator on the ``dim`` feature weights (soft-thresholding here)."""
+        return SoftThreshold(tie_active=tie_active)
 
     def coef(self, w):
         """The feature weights of a solution ``w`` (without the intercept)."""
@@ -58,10 +62,14 @@ class SparseLogisticProblem(BilevelProblem):
     def lam1_max(self):
         """Smallest ``λ1`` whose solution has no feature: ``‖∇_wℓ(0, b*)‖∞`` with ``b*`` the
         intercept-only optimum (``b* = 0`` without an intercept)."""
+        return float(np.max(np.abs(self.coef(self._gradient_at_null()))))
+
+    def _gradient_at_null(self):
+        """``∇ℓ`` at the null model: ``w = 0`` and the intercept-only optimum ``b*``."""
         T = self.map.T
         w = np.zeros(T.dim, dtype=T.dtype)
         if self.fit_intercept:
             pos = float(np.mean(T.y > 0))
             if 0.0 < pos < 1.0:
                 w[-1] = np.log(pos / (1.0 - pos))
-        return float(np.max(np.abs(self.coef(T.gradient(w)))))
+        return T.gradient(w)
