@@ -66,7 +66,9 @@ def check_hyperparameters(lam, dtype, n=2, names=("lam1", "lam2")):
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite; got {value}.")
         if value < 0:
-            raise ValueError(f"{name} must be >= 0 (it is a regularisation weight); got {value}.")
+            what = ("a radius" if name == "radius" else "a box bound" if name == "C"
+                    else "a regularisation weight")
+            raise ValueError(f"{name} must be >= 0 (it is {what}); got {value}.")
     return arr.astype(dtype)
 
 

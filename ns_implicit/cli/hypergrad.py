@@ -3,9 +3,14 @@
 ``--problem`` chooses the inner problem (:mod:`ns_implicit.cli.problems`): ``elastic-net``
 (default; ``λ = (λ1, λ2)`` from ``--lam1 --lam2``), ``lasso``, ``nonneg-lasso`` and
 ``sparse-logreg`` (``--lam1``), ``weighted-lasso`` (one weight per feature from
-``--lam-file F.npy``, or ``--lam1`` for all), ``svm`` (``--C``) and ``deq`` (the layer's
-weights ``θ`` from ``--lam-file``). ``--data FILE.npz`` holds ``X, y, X_val, y_val`` (labels
-±1 or 0/1 for the classifiers; ``X, y, readout`` for ``deq``: inputs, targets, readout).
+``--lam-file F.npy``, or ``--lam1`` for all), ``svm`` (``--C``), ``deq`` (the layer's
+weights ``θ`` from ``--lam-file``), ``group-lasso`` (``--lam1`` for every group or one per
+group from ``--lam-file``; ``--lam2`` adds the ridge weight as the last hyperparameter, the
+group elastic net; groups weighted by ``√|g|`` unless ``--group-weights F.npy``), and
+``simplex-ls`` / ``l1-ball-ls`` (``--radius``). ``--data FILE.npz`` holds
+``X, y, X_val, y_val`` (labels ±1 or 0/1 for the classifiers; ``X, y, readout`` for ``deq``:
+inputs, targets, readout; plus ``groups``, one integer label per feature, for
+``group-lasso``).
 ``--fit-intercept`` adds an unpenalised intercept (the least-squares problems and sparse
 logistic regression).
 
@@ -46,10 +51,16 @@ def add_arguments(p):
     p.add_argument("--lam1", type=float, default=None,
                    help=f"l1 weight (default {DEFAULTS['lam1']})")
     p.add_argument("--lam2", type=float, default=None,
-                   help=f"l2 weight (elastic net only; default {DEFAULTS['lam2']})")
+                   help=f"l2 weight (elastic-net, default {DEFAULTS['lam2']}; group-lasso: adds λ2 as the last hyperparameter)")
     p.add_argument("--C", type=float, default=None, help=f"svm only (default {DEFAULTS['C']})")
+    p.add_argument("--radius", type=float, default=None,
+                   help=f"simplex-ls, l1-ball-ls: the radius r (default {DEFAULTS['radius']})")
     p.add_argument("--lam-file", metavar="F.npy",
-                   help="vector hyperparameters (weighted-lasso: one weight per feature; deq: θ)")
+                   help="vector hyperparameters (weighted-lasso: one weight per feature; "
+                        "group-lasso: one per group; deq: θ)")
+    p.add_argument("--group-weights", metavar="F.npy",
+                   help="group-lasso: one weight >= 0 per group, in label order (default "
+                        "sqrt(group size))")
     p.add_argument("--fit-intercept", action="store_true",
                    help="fit an unpenalised intercept (off by default, the paper's model)")
     p.add_argument("--method", choices=CLI_METHODS, default="exact")
@@ -77,7 +88,7 @@ def add_arguments(p):
     g.add_argument("--seed", type=int, default=0, help="seed of the minibatch streams (default 0)")
 
 
-def load_problem(path, dtype, problem="elastic-net", fit_intercept=False):
+def load_problem(path, dtype, problem="elastic-net", fit_intercept=False, options=None):
     """The ``--problem`` bundle on ``--data`` (or the embedded default data)."""
     if fit_intercept and not PROBLEMS[problem].intercept:
         raise ValueError(f"--fit-intercept does not apply to --problem {problem} (only to "
@@ -85,19 +96,42 @@ def load_problem(path, dtype, problem="elastic-net", fit_intercept=False):
                              k for k, v in PROBLEMS.items() if v.intercept) + ").")
     arrays = (default_arrays(problem, dtype) if path is None
               else read_npz(path, PROBLEMS[problem].keys, dtype))
-    return build(problem, arrays, fit_intercept)
+    return build(problem, arrays, fit_intercept, options)
 
 
-def hyperparameters(args, problem, dtype):
+def problem_options(args, dtype):
+    """The bundle's options that flags set: for ``group-lasso``, the group weights, one ``λ``
+    per group (``--lam-file``) and the ridge weight as a hyperparameter (``--lam2``)."""
+    if args.group_weights is not None and args.problem != "group-lasso":
+        raise ValueError(f"--group-weights does not apply to --problem {args.problem} (only "
+                         "to group-lasso).")
+    if not PROBLEMS[args.problem].ridge_optional:
+        return None
+    weights = None if args.group_weights is None else read_npy(args.group_weights, np.float64,
+                                                               "--group-weights")
+    return {"group_weights": weights, "per_group": args.lam_file is not None,
+            "lam2": None if args.lam2 is not None else 0.0}
+
+
+def hyperparameters(args, problem, dtype, n=None):
     """``λ`` from the flags: the problem's scalar flags in order, or ``--lam-file``."""
     spec = PROBLEMS[args.problem]
-    given = {k: getattr(args, k) for k in ("lam1", "lam2", "C") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("lam1", "lam2", "C", "radius")
+             if getattr(args, k) is not None}
     extra = sorted(set(given) - set(spec.scalars))
     if extra:
         raise ValueError(f"--{extra[0]} does not apply to --problem {args.problem} (its "
                          f"hyperparameters: {spec.describe().split('hyperparameters ')[1]}).")
+    if spec.ridge_optional and "lam2" in given:  # the ridge weight comes last
+        lam2 = given.pop("lam2")
+        args_lam2, args.lam2 = args.lam2, None
+        try:
+            head = hyperparameters(args, problem, dtype, n=problem.map.n_hyper - 1)
+        finally:
+            args.lam2 = args_lam2
+        return np.r_[head, lam2].astype(dtype)
     if spec.vector:
-        n = problem.map.n_hyper
+        n = problem.map.n_hyper if n is None else n
         if args.lam_file is not None:
             if given:
                 raise ValueError("give either --lam-file or --lam1, not both.")
@@ -115,18 +149,18 @@ def hyperparameters(args, problem, dtype):
     return np.array([given.get(k, DEFAULTS[k]) for k in spec.scalars])
 
 
-def read_npy(path, dtype):
+def read_npy(path, dtype, flag="--lam-file"):
     """A real 1-D-or-more array from ``path`` (a ``.npy`` file), or a ``ValueError``."""
     import os
     if not os.path.exists(path):
-        raise FileNotFoundError(f"--lam-file {path}: no such file.")
+        raise FileNotFoundError(f"{flag} {path}: no such file.")
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any failure to parse the user's bytes
-        raise ValueError(f"--lam-file {path} is not a readable .npy file "
+        raise ValueError(f"{flag} {path} is not a readable .npy file "
                          f"({type(exc).__name__}: {exc}); save it with numpy.save.") from exc
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise ValueError(f"--lam-file {path} must hold real numbers.")
+        raise ValueError(f"{flag} {path} must hold real numbers.")
     return arr.astype(dtype)
 
 
@@ -172,7 +206,7 @@ def check_args(args):
     if args.batches is not None and args.batches < 1:
         raise ValueError(f"--batches must be an integer >= 1; got {args.batches}.")
     for flag, value in (("--lam1", args.lam1), ("--lam2", args.lam2), ("--C", args.C),
-                        ("--tol", args.tol),
+                        ("--radius", args.radius), ("--tol", args.tol),
                         ("--beta-mult", args.beta_mult), ("--gamma-mult", args.gamma_mult)):
         if value is not None and not np.isfinite(value):
             raise ValueError(f"{flag} must be finite; got {value}.")
@@ -189,7 +223,8 @@ def run(args):
     dtype = np.float32 if args.float32 else np.float64
     if args.tol is None:
         args.tol = 1e-6 if args.float32 else 1e-12
-    problem = load_problem(args.data, dtype, args.problem, args.fit_intercept)
+    problem = load_problem(args.data, dtype, args.problem, args.fit_intercept,
+                           problem_options(args, dtype))
     lam = hyperparameters(args, problem, dtype)
     if args.method in STOCHASTIC:
         return run_stochastic(args, problem, lam, dtype, start)

@@ -20,10 +20,16 @@ class ProblemSpec:
     vector: bool = False
     intercept: bool = False
     classifier: bool = False
+    ridge_optional: bool = False  # --lam2 turns λ2 into one more hyperparameter (last)
 
     def describe(self):
-        hyper = ("--lam-file F.npy" + (" (or --lam1 for every weight)" if self.scalars else "")
-                 if self.vector else " ".join(f"--{s.replace('_', '-')}" for s in self.scalars))
+        if self.ridge_optional:
+            hyper = ("--lam1 (one for every group) or --lam-file F.npy (one per group), and "
+                     "optionally --lam2 (the group elastic net)")
+        elif self.vector:
+            hyper = "--lam-file F.npy" + (" (or --lam1 for every weight)" if self.scalars else "")
+        else:
+            hyper = " ".join(f"--{s.replace('_', '-')}" for s in self.scalars)
         return f"{', '.join(self.keys)}; hyperparameters {hyper}"
 
 
@@ -39,10 +45,20 @@ PROBLEMS = {
                                  classifier=True, intercept=True),
     "svm": ProblemSpec("svm.LinearSVMProblem", scalars=("C",), classifier=True),
     "deq": ProblemSpec("deq.ReLUEquilibriumProblem", keys=("X", "y", "readout"), vector=True),
+    "group-lasso": ProblemSpec("group_lasso.GroupLassoProblem", keys=REGRESSION + ("groups",),
+                               scalars=("lam1", "lam2"), vector=True, intercept=True,
+                               ridge_optional=True),
+    "simplex-ls": ProblemSpec("constrained_least_squares.SimplexLeastSquaresProblem",
+                              scalars=("radius",), intercept=True),
+    "l1-ball-ls": ProblemSpec("constrained_least_squares.L1BallLeastSquaresProblem",
+                              scalars=("radius",), intercept=True),
 }
 
 #: defaults of the scalar flags
-DEFAULTS = {"lam1": 0.02, "lam2": 0.002, "C": 0.01}
+DEFAULTS = {"lam1": 0.02, "lam2": 0.002, "C": 0.01, "radius": 1.0}
+
+#: the embedded default partition of ``group-lasso``: consecutive groups of this many features
+DEFAULT_GROUP_SIZE = 5
 
 
 def default_arrays(name, dtype):
@@ -52,18 +68,21 @@ def default_arrays(name, dtype):
     from ns_implicit.data.synthetic import make_sparse_regression
 
     spec = PROBLEMS[name]
-    if spec.keys != REGRESSION:
+    if spec.keys not in (REGRESSION, REGRESSION + ("groups",)):
         raise ValueError(f"--problem {name} has no embedded default data: pass --data FILE.npz "
                          f"with arrays {', '.join(spec.keys)}.")
     data = make_sparse_regression(seed=3, dtype=dtype)
     arrays = {k: getattr(data, k) for k in REGRESSION}
     if spec.classifier:
         arrays["y"], arrays["y_val"] = np.sign(arrays["y"]), np.sign(arrays["y_val"])
+    if "groups" in spec.keys:
+        arrays["groups"] = np.arange(arrays["X"].shape[1]) // DEFAULT_GROUP_SIZE
     return arrays
 
 
-def build(name, arrays, fit_intercept):
-    """The problem bundle from its arrays."""
+def build(name, arrays, fit_intercept, options=None):
+    """The problem bundle from its arrays; ``options``: keyword arguments of the bundle beyond
+    the arrays (``group-lasso``: ``group_weights``, ``per_group``, ``lam2``)."""
     import importlib
 
     spec = PROBLEMS[name]
@@ -73,4 +92,5 @@ def build(name, arrays, fit_intercept):
         readout = arrays["readout"]
         return cls(arrays["X"], arrays["y"], readout, width=int(readout.shape[0]))
     kwargs = {"fit_intercept": True} if fit_intercept else {}
-    return cls(*(arrays[k] for k in REGRESSION), **kwargs)
+    kwargs.update(options or {})
+    return cls(*(arrays[k] for k in spec.keys), **kwargs)
