@@ -6,6 +6,10 @@ outer iterates are close) and computes the hypergradient with an implicit method
 and linear-system tolerance of evaluation ``k`` is ``max(tol, tol_start · decay^k)``: loose
 while the outer iterates move, tight near the end (the schedule of HOAG, Pedregosa 2016, in its
 simplest geometric form).
+
+An inner solve (or linear system) that exhausts its budget raises :class:`InnerSolveError`
+with the budget and the fix instead of returning a value that is not ``f(λ)``; the driver stops
+the outer loop on it (:func:`~ns_implicit.tuning.tune`).
 """
 
 import warnings
@@ -17,6 +21,10 @@ from ns_implicit.bilevel.hypergradient import EarlyStopWarning, hypergradient
 from ns_implicit.methods.registry import get_method
 
 
+class InnerSolveError(RuntimeError):
+    """An evaluation whose inner solve or linear system did not converge within its budget."""
+
+
 class Objective:
     """``λ ↦ (f(λ), ∇f(λ))`` for one problem bundle (``map``, ``outer``).
 
@@ -26,14 +34,17 @@ class Objective:
     method : an implicit method (``exact``, ``aid-cg``, ``aid-fp``, ``aid-gmres``).
     tol, tol_start, decay : the tolerance schedule (module docstring).
     inner_iters, linsys_iters : budgets of each evaluation.
+    accelerate : seed each inner solve with FISTA and restarts
+        (:func:`~ns_implicit.tuning.accelerated.accelerated_solve`, within ``inner_iters``).
     """
 
     def __init__(self, problem, method="exact", *, tol=1e-10, tol_start=1e-6, decay=0.5,
-                 inner_iters=100_000, linsys_iters=100_000):
+                 inner_iters=100_000, linsys_iters=100_000, accelerate=False):
         get_method(method, ("implicit",))  # names the implicit methods when unknown
         self.problem, self.method = problem, method
         self.tol, self.tol_start, self.decay = float(tol), float(tol_start), float(decay)
         self.inner_iters, self.linsys_iters = inner_iters, linsys_iters
+        self.accelerate = bool(accelerate)
         self.w = None  # the warm start
         self.evaluations = 0
 
@@ -49,16 +60,48 @@ class Objective:
         silences the early-stop warnings of the loose early tolerances (a caller running
         several objectives in threads does it once around them: warning filters are global)."""
         tol = self.tol if final else self.current_tol()
+        w0 = self._seed(lam, tol)
         with warnings.catch_warnings() if quiet else nullcontext():
             if quiet:
                 warnings.simplefilter("ignore", EarlyStopWarning)
             res = hypergradient(self.problem.map, self.problem.outer, lam, self.method,
-                                tol=tol, w0=self.w, inner_iters=self.inner_iters,
+                                tol=tol, w0=w0, inner_iters=self.inner_iters,
                                 linsys_iters=self.linsys_iters, allow_empty_support=True)
+        if not res.converged:
+            self._refuse(lam, res.inner if not res.inner.converged else res.linear, tol,
+                         "inner solve" if not res.inner.converged else "linear system")
         self.w = res.inner.w
         self.evaluations += 1
         value = self.problem.outer.value(self.w, lam)
         return float(value), np.asarray(res.value, dtype=np.float64)
+
+    def value(self, lam):
+        """``f(λ)`` alone at the final tolerance, warm-started from the previous solution (the
+        grid and random-search baselines: no hypergradient)."""
+        sol = self.problem.solve(lam, w0=self._seed(lam, self.tol), tol=self.tol,
+                                 max_iter=self.inner_iters)
+        if not sol.converged:
+            self._refuse(lam, sol, self.tol, "inner solve")
+        self.w = sol.w
+        self.evaluations += 1
+        return float(self.problem.outer.value(self.w, lam))
+
+    def _seed(self, lam, tol):
+        """The inner solve's starting point: the previous solution, improved by FISTA when
+        ``accelerate`` (the fixed-point iteration from there certifies it)."""
+        if not self.accelerate:
+            return self.w
+        from ns_implicit.tuning.accelerated import accelerated_solve
+        return accelerated_solve(self.problem.map.at(lam), self.w, tol=tol,
+                                 max_iter=self.inner_iters)[0]
+
+    def _refuse(self, lam, res, tol, what):
+        budget = "inner_iters" if what == "inner solve" else "linsys_iters"
+        raise InnerSolveError(
+            f"the {what} did not converge at lam={np.asarray(lam).tolist()} within "
+            f"{budget}={getattr(self, budget)} (residual {float(res.residual):.3g} > "
+            f"tol={tol:g}); raise {budget}, or make the inner map a strict contraction (a "
+            "ridge term lam2 > 0) or bound lam away from 0.")
 
 
 class CrossValidatedObjective:

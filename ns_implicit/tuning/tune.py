@@ -9,7 +9,12 @@ Stopping rule: after an accepted step, the relative decrease ``|f_prev - f| <= r
 once the tolerance schedule has reached its final value, or ``‖∇_θ f‖∞ <= gtol`` (converged);
 ``max_outer`` evaluations or ``max_seconds`` (not converged: the budget). The result's
 ``value`` is the loss at the best ``λ`` evaluated once more at the final tolerance. At ``w(λ) = 0``
-(``λ1`` at or above ``λ1_max``) ``f`` is flat: the result says so and is not converged.
+(``λ1`` at or above ``λ1_max``) ``f`` is flat: the result says so and is not converged. An
+inner solve that cannot converge within its budget (:class:`~ns_implicit.tuning.objective.
+InnerSolveError`) stops the loop: the result keeps the best ``λ`` evaluated before, is not
+converged and its message names the budget; at the first evaluation there is no such ``λ`` and
+the error is raised. ``progress`` draws a bar on standard error
+(:mod:`~ns_implicit.tuning.progress`).
 """
 
 import time
@@ -18,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
-from ns_implicit.tuning.objective import CrossValidatedObjective, Objective, kfold
+from ns_implicit.tuning.objective import (CrossValidatedObjective, InnerSolveError, Objective,
+                                          kfold)
 from ns_implicit.tuning.optimizers import OPTIMIZERS, adam, gradient_descent, lbfgs
 
 
@@ -49,11 +55,15 @@ def cross_validation_problems(make_problem, X, y, cv):
 
 
 def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100,
-         max_seconds=None, rtol=1e-6, gtol=1e-8, tol=1e-10, folds=None, n_jobs=1):
+         max_seconds=None, rtol=1e-6, gtol=1e-8, tol=1e-10, folds=None, n_jobs=1, inner_iters=100_000, linsys_iters=100_000,
+         progress=None, accelerate=False):
     """Tune ``λ`` of ``problem`` (or of the fold bundles ``folds``, averaged) from ``lam0``.
 
     ``lam0`` defaults to ``0.1 λ1_max`` in every entry when the problem has a ``lam1_max``.
-    ``n_jobs``: threads evaluating the folds (same bits for any value).
+    ``n_jobs``: threads evaluating the folds (same bits for any value). ``inner_iters``,
+    ``linsys_iters``: the budgets of each evaluation's inner solve and linear system.
+    ``accelerate``: seed every inner solve with FISTA (:class:`~ns_implicit.tuning.objective.
+    Objective`). ``progress``: None (a bar when tqdm is installed and stderr is a terminal), True, False.
     Returns a :class:`TuneResult`.
     """
     if optimizer not in OPTIMIZERS:
@@ -74,7 +84,11 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
         max_seconds = check_positive_float(max_seconds, "max_seconds")
     rtol, gtol = check_positive_float(rtol, "rtol", strict=False), check_positive_float(
         gtol, "gtol", strict=False)
-    objectives = [Objective(b, method, tol=tol) for b in bundles]
+    from ns_implicit.tuning.progress import progress_bar
+
+    bar = progress_bar(progress, max_outer)
+    objectives = [Objective(b, method, tol=tol, inner_iters=inner_iters,
+                            linsys_iters=linsys_iters, accelerate=accelerate) for b in bundles]
     objective = (objectives[0] if len(objectives) == 1
                  else CrossValidatedObjective(objectives, n_jobs=n_jobs))
     start, history, best = time.perf_counter(), [], {"value": np.inf}
@@ -91,6 +105,7 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
         value, grad = objective(lam)
         history.append({"seconds": time.perf_counter() - start, "lam": lam.tolist(),
                         "value": value})
+        bar.update(value)
         if value < best["value"]:
             best.update(value=value, lam=lam, grad=grad)
         return value, grad * lam  # ∇_θ f = λ ⊙ ∇_λ f
@@ -110,10 +125,21 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
             state.update(converged=True, message="no further decrease along the gradient")
     except _Budget:
         pass
+    except InnerSolveError as err:
+        if "lam" not in best:
+            raise
+        state.update(converged=False, message=f"stopped: {err}")
+    finally:
+        bar.close()
     # the reported value: the best λ re-evaluated at the final tolerance (early evaluations
     # ran at the schedule's looser ones)
     lam_best = np.asarray(best["lam"])
-    value, _ = objective(lam_best, final=True)
+    try:
+        value, _ = objective(lam_best, final=True)
+    except InnerSolveError as err:  # the best λ's loss at its own (looser) tolerance
+        value = best["value"]
+        state.update(converged=False, message=f"{state['message']}; at the final tolerance: "
+                     f"{err}")
     flat = all(o.w is not None and not np.any(o.w) for o in objectives)
     if flat:
         state.update(converged=False, message="the inner solution is zero (lam1 >= lam1_max): "
