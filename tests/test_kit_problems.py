@@ -9,6 +9,7 @@ import pytest
 from ns_implicit.cli import main
 from hypothesis import given, settings
 
+from nonseparable_candidates import CANDIDATES as NONSEPARABLE
 from ns_implicit.testing.problems import (PROBLEMS, build_problem_instance,
                                           check_problem_backend, check_problem_hypergradient,
                                           problem_instances, sample_problem_instances)
@@ -115,6 +116,7 @@ def deq(X, t, r, theta):
 
 
 CANDIDATES.update({"sparse-logreg": sparse_logreg, "svm": svm, "deq": deq})
+CANDIDATES.update(NONSEPARABLE)
 
 
 @pytest.mark.parametrize("name", PROBLEMS)

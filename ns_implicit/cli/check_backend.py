@@ -24,7 +24,8 @@ def add_arguments(p):
                    help="the candidate, e.g. mypkg.backend:hypergradient")
     p.add_argument("--problem", default="elastic-net",
                    choices=("elastic-net", "lasso", "weighted-lasso", "nonneg-lasso",
-                            "sparse-logreg", "svm", "deq"),
+                            "sparse-logreg", "svm", "deq", "group-lasso", "simplex-ls",
+                            "l1-ball-ls"),
                    help="the candidate's problem (default elastic-net; the others at generic "
                         "points, conventions in ns_implicit.testing.problems)")
     p.add_argument("--examples", type=int, default=None, help="number of instances (default 20)")

@@ -14,12 +14,22 @@ problem            candidate(...)                                   returns
 ``sparse-logreg``  ``(X, y, X_val, y_val, lam1)`` (labels ±1)       ``[dE/dlam1]``
 ``svm``            ``(X, y, X_val, y_val, C)`` (labels ±1)          ``[dE/dC]``
 ``deq``            ``(X, y, readout, theta)``                       ``dE/dtheta``
+``group-lasso``    ``(X, y, X_val, y_val, groups, lam1)``           ``[dE/dlam1]``
+``simplex-ls``     ``(X, y, X_val, y_val, radius)``                 ``[dE/dradius]``
+``l1-ball-ls``     ``(X, y, X_val, y_val, radius)``                 ``[dE/dradius]``
 =================  ===============================================  =========================
 
 with the inner problems and outer losses of the problem bundles of the same names
 (:mod:`ns_implicit.problems`; the SVM's outer loss is the held-out logistic loss of
 ``w = Xᵀ(y ⊙ α)``; for ``deq``, ``X`` holds the ``m`` inputs, ``y`` the targets of the readout
-and ``theta = (W, U, b)`` flattened in C order, :class:`~ns_implicit.problems.deq.ReLUEquilibriumProblem`).
+and ``theta = (W, U, b)`` flattened in C order, :class:`~ns_implicit.problems.deq.ReLUEquilibriumProblem`;
+``groups`` holds one integer label per feature and every group has the weight ``√|g|``,
+:class:`~ns_implicit.problems.group_lasso.GroupLassoProblem`; ``simplex-ls`` and ``l1-ball-ls``
+are least squares over ``{w >= 0, Σw = r}`` and ``{‖w‖₁ <= r}``,
+:mod:`ns_implicit.problems.constrained_least_squares`). Half of the group-lasso instances
+(odd seeds) have a group of all-zero features, whose ``u_g`` is exactly 0 at every iterate:
+far from the kink ``‖u_g‖ = τ_g``, and where a block soft-threshold differentiated naively
+(``u·max(0, 1 - τ/‖u‖)`` through ``u/‖u‖``) returns NaN.
 An instance is generic when every coordinate of ``u = T(w*)`` is at relative distance at least
 :data:`GENERIC_MARGIN` from the operator's kinks (the operator's own
 ``ties(..., tie_tol=GENERIC_MARGIN)`` is empty; for the ReLU layer every pre-activation is at
@@ -34,7 +44,8 @@ from ns_implicit.testing._call import call_with_timeout
 from ns_implicit.testing.assertions import ATOL, RTOL, TIMEOUT, CheckReport
 
 GENERIC_MARGIN = 1e-3
-PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm", "deq")
+PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm", "deq",
+            "group-lasso", "simplex-ls", "l1-ball-ls")
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,13 +64,16 @@ class ProblemInstance:
     seed: int
     kind: str = "generic"
     at_kink: bool = False
+    groups: np.ndarray = None
 
     def arguments(self):
         """Fresh copies for a candidate (a candidate cannot change the instance)."""
         if self.problem == "deq":  # X_val holds the readout there
             return self.X.copy(), self.y.copy(), self.X_val.copy(), self.lam.copy()
         lam = (self.lam.copy(),) if self.problem == "weighted-lasso" else (float(self.lam[0]),)
-        return (self.X.copy(), self.y.copy(), self.X_val.copy(), self.y_val.copy(), *lam)
+        groups = (self.groups.copy(),) if self.groups is not None else ()
+        return (self.X.copy(), self.y.copy(), self.X_val.copy(), self.y_val.copy(), *groups,
+                *lam)
 
     def summary(self):
         n, p = self.X.shape
@@ -70,8 +84,11 @@ class ProblemInstance:
                 f"{self.problem!r}, {self.seed})")
 
 
-def _bundle(name, X, y, X_val, y_val):
+def _bundle(name, X, y, X_val, y_val, groups=None):
+    from ns_implicit.problems.constrained_least_squares import (L1BallLeastSquaresProblem,
+                                                                SimplexLeastSquaresProblem)
     from ns_implicit.problems.elastic_net import LassoProblem
+    from ns_implicit.problems.group_lasso import GroupLassoProblem
     from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
     from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
     from ns_implicit.problems.svm import LinearSVMProblem
@@ -79,8 +96,21 @@ def _bundle(name, X, y, X_val, y_val):
 
     cls = {"lasso": LassoProblem, "weighted-lasso": WeightedLassoProblem,
            "nonneg-lasso": NonnegativeLassoProblem, "sparse-logreg": SparseLogisticProblem,
-           "svm": LinearSVMProblem}[name]
+           "svm": LinearSVMProblem, "simplex-ls": SimplexLeastSquaresProblem,
+           "l1-ball-ls": L1BallLeastSquaresProblem}.get(name)
+    if name == "group-lasso":
+        return GroupLassoProblem(X, y, X_val, y_val, groups)
     return cls(X, y, X_val, y_val)
+
+
+def _groups(rng, p, dead):
+    """Consecutive groups of 1-4 features; with ``dead``, one group of >= 2 features whose
+    columns will be zeroed."""
+    sizes = []
+    while sum(sizes) < p:
+        sizes.append(int(rng.integers(1, 5)))
+    groups = np.repeat(np.arange(len(sizes)), sizes)[:p]
+    return groups, (int(np.argmax(np.bincount(groups))) if dead else None)
 
 
 def build_problem_instance(name, seed):
@@ -96,16 +126,26 @@ def build_problem_instance(name, seed):
     n, p = int(rng.integers(20, 60)), int(rng.integers(4, 40))
     X, X_val = rng.standard_normal((n, p)), rng.standard_normal((30, p))
     beta = np.where(rng.random(p) < 0.3, rng.standard_normal(p) * 2.0, 0.0)
-    if name == "nonneg-lasso":
+    groups = None
+    if name == "group-lasso":
+        groups, dead = _groups(rng, p, dead=seed % 2 == 1)
+        beta = np.where(rng.random(groups.max() + 1) < 0.4, 1.0, 0.0)[groups] * beta * 2.0
+        if dead is not None:
+            X[:, groups == dead] = 0.0  # u_g = 0 exactly at every iterate
+    if name in ("nonneg-lasso", "simplex-ls"):
         beta = np.abs(beta)
     y, y_val = X @ beta + 0.1 * rng.standard_normal(n), X_val @ beta
     if name in ("sparse-logreg", "svm"):
         y, y_val = np.where(y > 0, 1.0, -1.0), np.where(y_val > 0, 1.0, -1.0)
         if len(np.unique(y)) < 2:
             return None
-    bundle = _bundle(name, X, y, X_val, y_val)
+    bundle = _bundle(name, X, y, X_val, y_val, groups)
     if name == "svm":
         lam = np.array([10.0 ** rng.uniform(-2.5, 0.0)])
+    elif name == "simplex-ls":
+        lam = np.array([max(float(np.abs(beta).sum()), 0.5) * rng.uniform(0.3, 1.5)])
+    elif name == "l1-ball-ls":  # the constraint binds below the least-squares solution's norm
+        lam = np.array([rng.uniform(0.2, 0.8) * bundle.radius_max])
     else:
         lam = np.full(bundle.map.n_hyper, rng.uniform(0.05, 0.6) * bundle.lam1_max)
         if name == "weighted-lasso":
@@ -124,7 +164,7 @@ def build_problem_instance(name, seed):
     if not np.any(expected):  # e.g. a separable SVM with no α at C: ∂E/∂C = 0 tests nothing
         return None
     return ProblemInstance(name, X, y, X_val, y_val, np.asarray(lam, np.float64), w,
-                           expected, int(seed))
+                           expected, int(seed), groups=groups)
 
 
 def _deq_instance(seed):
