@@ -51,6 +51,7 @@ def test_error_decays_at_the_active_block_rate_and_reaches_1e_8(paper, method):
             kw = dict(inner_iters=int(t), tol=1e-14)
             if not method.startswith("itd"):
                 kw["linsys_iters"] = int(t)  # k = t (docs/theory.md §12.2 "normal" mode)
+                kw["inner_solver"] = "fixed-point"  # the rate of t steps of Phi (§16.4)
             res = problem.hypergradient(LAM, method=method, **kw)
             errors.append(np.linalg.norm(res.value - ref) / np.linalg.norm(ref))
     errors = np.array(errors)

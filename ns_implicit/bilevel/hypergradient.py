@@ -17,6 +17,7 @@ from ns_implicit._validation import (check_positive_int, default_tol, describe,
                                      tolerance_floor)
 from ns_implicit.methods._common import check_finite
 from ns_implicit.solvers.fixed_point import SolveResult, fixed_point_iteration
+from ns_implicit.solvers.inner import check_inner_solver, solve_inner
 
 #: The deterministic methods (the registry's implicit and unrolled ones).
 METHODS = methods.method_names(("implicit", "unrolled"))
@@ -100,7 +101,8 @@ def _extend_until_certified(phi, outer, inner, lin, w, u, tol, inner_iters, roun
 
 
 def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, linsys_iters=10_000,
-                  tol=None, w0=None, history=False, allow_empty_support=False):
+                  tol=None, w0=None, history=False, allow_empty_support=False,
+                  inner_solver="auto"):
     """Hypergradient of ``E(w(λ), λ)`` for the fixed point of ``phi_map`` (docs/theory.md §10).
 
     Parameters
@@ -115,6 +117,11 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
     w0 : warm start of the inner solve (not allowed for ITD, whose ``w0`` must not depend on λ).
     history : record the estimate after each linear-system iteration (AID) or step (ITD forward).
     allow_empty_support : return 0 instead of raising when the inner solution is 0.
+    inner_solver : ``"auto"``, ``"fixed-point"``, ``"cd"`` or ``"anderson"`` (docs/theory.md
+        §16): how the implicit methods compute ``w(λ)``. ``auto``: coordinate descent for a
+        least-squares step followed by (weighted, nonnegative) soft-thresholding, the
+        iteration of ``Φ`` otherwise; ITD iterates ``Φ`` whatever is asked (only ``auto``
+        and ``fixed-point`` are accepted there). ``result.inner.solver`` names the solver.
 
     Warns :class:`EarlyStopWarning` when a budget ran out before ``tol`` was met, and
     :class:`UnreachableToleranceWarning` up front when ``tol`` is below the dtype's round-off.
@@ -135,6 +142,11 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                          f"method={method!r} has no iterates to record (use history=False).")
     if spec.kind == "unrolled" and w0 is not None:
         raise ValueError("w0 must be None for ITD: its starting point must not depend on lam.")
+    check_inner_solver(inner_solver)
+    if spec.kind == "unrolled" and inner_solver not in ("auto", "fixed-point"):
+        raise ValueError(f"inner_solver={inner_solver!r} with method={method!r}: ITD "
+                         "differentiates the iterations of Phi, so it must iterate Phi; use "
+                         "inner_solver='auto' or 'fixed-point' (or an implicit method).")
     start = time.perf_counter()
     phi = phi_map.at(lam)
     check_tolerance(tol, phi.dtype, f"inner_iters={inner_iters}" + (
@@ -152,8 +164,12 @@ def hypergradient(phi_map, outer, lam, method="exact", *, inner_iters=10_000, li
                             support_identified_at=lin.support_identified_at)
         value = outer.grad_lam(w, phi.lam) + lin.value.T @ outer.grad_w(w, phi.lam)
     else:
-        inner = fixed_point_iteration(phi, w0, tol=inner_tol, max_iter=inner_iters,
-                                      store_trajectory=(method == "itd"))
+        if method == "itd":
+            inner = fixed_point_iteration(phi, w0, tol=inner_tol, max_iter=inner_iters,
+                                          store_trajectory=True)
+        else:
+            inner = solve_inner(phi, w0, tol=inner_tol, max_iter=inner_iters,
+                                inner_solver=inner_solver)
         w = inner.w
         u = outer.grad_w(w, phi.lam)
         if method == "itd":

@@ -27,11 +27,15 @@ class ElasticNetMap(CompositeMap):
         Tie rule of the selection: False (reference) makes ``|u_i| = τ`` inactive,
         True makes it active (the other vertex of the conservative set).
     lam2 : None (``λ = (λ1, λ2)``) or a fixed ridge weight (``λ = (λ1,)``).
+    spectrum : ``"auto"``, ``"exact"`` or ``"bound"`` (see
+        :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`, docs/theory.md §16.1).
     """
 
-    def __init__(self, X, y, step="paper", gram="auto", tie_active=False, lam2=None):
+    def __init__(self, X, y, step="paper", gram="auto", tie_active=False, lam2=None,
+                 spectrum="auto"):
         super().__init__(SoftThreshold(tie_active=tie_active),
-                         LeastSquaresStep(X, y, step=step, gram=gram, lam2=lam2))
+                         LeastSquaresStep(X, y, step=step, gram=gram, lam2=lam2,
+                                          spectrum=spectrum))
 
     @property
     def lam1_max(self):
@@ -49,5 +53,6 @@ class LassoMap(ElasticNetMap):
     checks (it raises :class:`~ns_implicit.errors.NotContractiveError` naming the fix otherwise).
     """
 
-    def __init__(self, X, y, gram="auto", tie_active=False):
-        super().__init__(X, y, step="lipschitz", gram=gram, tie_active=tie_active, lam2=0.0)
+    def __init__(self, X, y, gram="auto", tie_active=False, spectrum="auto"):
+        super().__init__(X, y, step="lipschitz", gram=gram, tie_active=tie_active, lam2=0.0,
+                         spectrum=spectrum)

@@ -85,7 +85,8 @@ class ElasticNetProblem(BilevelProblem):
     Parameters
     ----------
     X, y : training split; X_val, y_val : validation split.
-    step, gram, tie_active : passed to :class:`~ns_implicit.maps.elastic_net.ElasticNetMap`.
+    step, gram, tie_active, spectrum : passed to
+        :class:`~ns_implicit.maps.elastic_net.ElasticNetMap` (``spectrum``: docs/theory.md §16.1).
     fit_intercept : bool (default False, the paper's model)
         Fit an unpenalised intercept ``β0``. For a squared loss this is exactly the problem on
         data centred by the *training* means ``x̄, ȳ`` (``∂/∂β0 = 0`` gives
@@ -95,14 +96,15 @@ class ElasticNetProblem(BilevelProblem):
     """
 
     def __init__(self, X, y, X_val, y_val, *, step="paper", gram="auto", tie_active=False,
-                 fit_intercept=False):
+                 fit_intercept=False, spectrum="auto"):
         _check_scale(X, "X")
         _check_scale(X_val, "X_val")
         X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
                                                                   fit_intercept)
         self.fit_intercept = bool(fit_intercept)
         try:
-            self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active)
+            self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active,
+                                      spectrum=spectrum)
         except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
             raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
                                  "X is too large or ill-scaled for its dtype; rescale "
@@ -140,9 +142,9 @@ class LassoProblem(ElasticNetProblem):
     ``"lipschitz"`` (``γ = 1/L``) and cannot be changed."""
 
     def __init__(self, X, y, X_val, y_val, *, gram="auto", tie_active=False,
-                 fit_intercept=False):
+                 fit_intercept=False, spectrum="auto"):
         super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
-                         fit_intercept=fit_intercept)
+                         fit_intercept=fit_intercept, spectrum=spectrum)
 
     @staticmethod
     def _make_map(X, y, step, **kwargs):
@@ -156,13 +158,13 @@ class LeastSquaresCompositeProblem(ElasticNetProblem):
     0) or None (one more hyperparameter, last)."""
 
     def __init__(self, X, y, X_val, y_val, *, lam2=0.0, gram="auto", tie_active=False,
-                 fit_intercept=False):
+                 fit_intercept=False, spectrum="auto"):
         self._lam2 = lam2
         super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
-                         fit_intercept=fit_intercept)
+                         fit_intercept=fit_intercept, spectrum=spectrum)
 
-    def _make_map(self, X, y, step, gram, tie_active):
-        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2)
+    def _make_map(self, X, y, step, gram, tie_active, spectrum):
+        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2, spectrum=spectrum)
         return CompositeMap(self._operator(T.dim, tie_active), T)
 
     def _operator(self, dim, tie_active):

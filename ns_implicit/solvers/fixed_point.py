@@ -58,6 +58,8 @@ class SolveResult:
     step ``‖w_t - w_{t-1}‖ / ‖w_t‖`` (the absolute step when ``w_t = 0``);
     ``support_identified_at`` the first iteration from which the support equals that of
     ``w_t``; ``residuals`` (when recorded) the residual after each iteration.
+    ``solver`` names the solver that ran (``fixed-point``, ``cd``, ``anderson``) and
+    ``certificate`` how ``converged`` was decided (docs/theory.md §16.3).
     """
 
     w: np.ndarray
@@ -67,6 +69,8 @@ class SolveResult:
     support_identified_at: int
     trajectory: Trajectory = None
     residuals: list = field(default=None, repr=False)
+    solver: str = "fixed-point"
+    certificate: str = "relative step of Phi"
 
     @property
     def support_size(self):

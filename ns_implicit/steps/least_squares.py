@@ -22,6 +22,12 @@ from ns_implicit.kernels.least_squares import (gather_block, gram_linearize, gra
 
 # Largest p for which the spectrum is taken from a dense eigen-decomposition.
 _DENSE_SPECTRUM_MAX = 3000
+#: ``spectrum="auto"`` takes the exact spectrum up to this ``p``.
+_AUTO_EXACT_MAX = 128
+#: Lanczos steps of the certified bound, and the failure probability it is certified at.
+_LANCZOS_STEPS = 20
+_LANCZOS_DELTA = 1e-6
+SPECTRUM_RULES = ("auto", "exact", "bound")
 
 
 def _extreme_eigenvalues(X, H):
@@ -45,6 +51,90 @@ def _extreme_eigenvalues(X, H):
     return float(L), 0.0
 
 
+def rigorous_cap(X):
+    """``min(‖X‖_F², ‖X‖_1 ‖X‖_∞) / n >= λ_max(XᵀX/n)`` (docs/theory.md §16.1): one pass over
+    ``X``, never below the top eigenvalue (``‖X‖_2² <= ‖X‖_1‖X‖_∞`` and ``<= ‖X‖_F²``)."""
+    n = X.shape[0]
+    if sp.issparse(X):
+        A = abs(X)
+        fro = float(A.multiply(A).sum(dtype=np.float64))
+        col = float(np.max(A.sum(axis=0, dtype=np.float64)))
+        row = float(np.max(A.sum(axis=1, dtype=np.float64)))
+    else:
+        A = np.abs(X)
+        fro = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
+        col = float(np.max(A.sum(axis=0, dtype=np.float64)))
+        row = float(np.max(A.sum(axis=1, dtype=np.float64)))
+    return min(fro, col * row) * (1.0 + 1e-12) / n
+
+
+def lanczos_top(matvec, dim, steps, rng):
+    """``(θ, exhausted)``: the top Ritz value of ``steps`` Lanczos steps (full
+    reorthogonalisation, float64) from a uniformly random unit vector, and whether the Krylov
+    space became invariant (then ``θ`` is an eigenvalue of the space spanned by the start)."""
+    steps = int(min(steps, dim))
+    Q = np.empty((steps, dim))
+    alpha, beta = np.zeros(steps), np.zeros(steps)
+    q = rng.standard_normal(dim)
+    q /= np.linalg.norm(q)
+    exhausted = False
+    k = 0
+    for k in range(steps):
+        Q[k] = q
+        z = np.asarray(matvec(q), dtype=np.float64).ravel()
+        alpha[k] = q @ z
+        z -= Q[:k + 1].T @ (Q[:k + 1] @ z)   # full reorthogonalisation (twice is enough)
+        z -= Q[:k + 1].T @ (Q[:k + 1] @ z)
+        b = float(np.linalg.norm(z))
+        beta[k] = b
+        if b <= 1e-12 * max(abs(alpha[k]), 1e-300) or k == dim - 1:
+            exhausted = True
+            break
+        q = z / b
+    m = k + 1
+    T = np.diag(alpha[:m]) + np.diag(beta[:m - 1], 1) + np.diag(beta[:m - 1], -1)
+    return float(np.linalg.eigvalsh(T)[-1]), exhausted, m
+
+
+def certified_upper_bound(X, H, *, steps=_LANCZOS_STEPS, delta=_LANCZOS_DELTA, seed=0):
+    """``L̂ >= λ_max(H)`` for ``H = XᵀX/n`` (or the formed ``H``), docs/theory.md §16.1.
+
+    ``L̂ = min(cap, θ_k / (1 - ε))`` with ``θ_k`` the top Ritz value of ``k`` Lanczos steps
+    from a random start and ``ε`` the Kuczyński–Woźniakowski tail for Lanczos on a positive
+    semidefinite matrix, ``P(θ_k < (1 - ε) λ_max) <= 1.648 √d e^{-√ε (2k - 1)} = δ``; ``cap``
+    the rigorous :func:`rigorous_cap`. When the Krylov space is exhausted (``k`` reaches the
+    dimension or an invariant subspace) ``θ_k`` is the top eigenvalue up to round-off and
+    ``L̂ = θ_k (1 + 1e-10·d)``. Returns ``(L̂, θ_k)``.
+    """
+    n, p = X.shape
+    rng = np.random.default_rng(seed)
+    if H is not None:
+        dim, matvec = p, (lambda v: H.astype(np.float64, copy=False) @ v)
+    elif n < p:   # the same nonzero spectrum, on the smaller side: X Xᵀ / n
+        dim, matvec = n, (lambda v: X @ (X.T @ v) / n)
+    else:
+        dim, matvec = p, (lambda v: X.T @ (X @ v) / n)
+    cap = rigorous_cap(X) if H is None else float(np.max(np.abs(H).sum(axis=0, dtype=np.float64)))
+    theta, exhausted, k = lanczos_top(matvec, dim, steps, rng)
+    if exhausted:
+        return min(cap, theta * (1.0 + 1e-10 * dim) + 1e-300), theta
+    root_eps = np.log(1.648 * np.sqrt(dim) / delta) / (2 * k - 1)
+    if root_eps >= 1.0:
+        return cap, theta
+    return min(cap, theta / (1.0 - root_eps ** 2)), theta
+
+
+def _spectrum(X, H, rule):
+    """``(L, μ, exact)`` by ``rule`` (docs/theory.md §16.1): ``exact`` the extreme eigenvalues;
+    ``bound`` the certified upper bound and ``μ = 0`` (exact when ``p > n``, a valid lower
+    bound otherwise)."""
+    if rule == "exact":
+        L, mu = _extreme_eigenvalues(X, H)
+        return L, mu, True
+    L, _ = certified_upper_bound(X, H)
+    return L, 0.0, False
+
+
 class LeastSquaresStep(RidgeWeight):
     """Inner map ``T`` of the elastic net (docs/theory.md §11.2): a gradient step on
     ``‖Xw - y‖²/(2n) + (λ2/2)‖w‖²``.
@@ -61,7 +151,15 @@ class LeastSquaresStep(RidgeWeight):
         ``"lipschitz"``: ``γ(λ2) = 1/(L + λ2)`` (derivative ``-γ²``), the step that keeps the
         map averaged when ``μ + λ2 = 0`` (the lasso with ``p > n``, docs/theory.md §15.6).
     gram : "auto", True or False
-        Use the Gram matrix ``H = XᵀX/n`` (``auto``: when ``p <= n`` and X is dense).
+        Use the Gram matrix ``H = XᵀX/n`` (``auto``: X dense and ``2p <= n``, where forming
+        ``H`` pays; with the exact spectrum: X dense and ``p <= n``).
+    spectrum : "auto", "exact" or "bound" (docs/theory.md §16.1)
+        ``exact``: the extreme eigenvalues ``L, μ`` of ``H`` (the paper reproductions).
+        ``bound``: a certified upper bound ``L̂ >= L`` from a few Lanczos steps, and
+        ``μ = 0`` (exact when ``p > n``, a lower bound otherwise). ``auto``: ``exact`` when
+        ``p <= 128`` (cheaper than Lanczos there; the set-up of earlier releases), ``bound``
+        otherwise. The fixed point, hence
+        every implicit hypergradient, does not depend on the step; only ITD's iterates do.
     lam2 : None or float >= 0
         None: the ridge weight ``λ2`` is the step's hyperparameter, ``λ_T = (λ2,)``. A number:
         ``λ2`` fixed (``λ_T = ()``; ``lam2=0`` is the lasso).
@@ -73,12 +171,18 @@ class LeastSquaresStep(RidgeWeight):
     on the contraction on the identified support (docs/theory.md §15.6).
     """
 
-    def __init__(self, X, y, step="paper", gram="auto", lam2=None):
+    def __init__(self, X, y, step="paper", gram="auto", lam2=None, spectrum="auto"):
         X, y, n, p = check_design(X, y)
         self.fixed_step, self.step_rule = check_step_rule(step, ("paper", "lipschitz"))
         self._init_ridge(lam2)
+        if not isinstance(spectrum, str) or spectrum not in SPECTRUM_RULES:
+            raise ValueError(f"spectrum must be one of {', '.join(map(repr, SPECTRUM_RULES))}; "
+                             f"got {spectrum!r}.")
+        if spectrum == "auto":  # small p: the exact spectrum is cheaper than Lanczos
+            spectrum = "exact" if p <= _AUTO_EXACT_MAX else "bound"
         if gram == "auto":
-            gram = (p <= n) and not sp.issparse(X)
+            wide = p <= n if spectrum == "exact" else 2 * p <= n
+            gram = wide and not sp.issparse(X)
         self.X, self.y, self.n, self.p = X, y, n, p
         self.dtype = X.dtype
         if gram:
@@ -92,7 +196,11 @@ class LeastSquaresStep(RidgeWeight):
         else:
             self.H = None
             self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
-        self.L, self.mu = _extreme_eigenvalues(X, self.H)
+        self.spectrum = spectrum
+        self.L, self.mu, self.spectrum_exact = _spectrum(X, self.H, spectrum)
+        #: the design in coordinate descent's layout, built by the solver on first use and
+        #: kept for every λ (:mod:`ns_implicit.solvers.coordinate_descent`)
+        self.cd_layout = None
 
     # -- step size and contraction (docs/theory.md §11.2) ---------------------------------
     def step_size(self, lam2):
