@@ -1,6 +1,7 @@
 """scikit-learn estimators tuned by hypergradients (ns_implicit.tuning.estimators): on diabetes
 they reproduce a plain ``tune`` on the same folds, their refit equals scikit-learn's own solver
-at the tuned regularisation, and they pass ``check_estimator`` (``-m slow``: ~25 s)."""
+at the tuned regularisation, and they pass ``check_estimator`` (``-m slow``: ~25 s, and ~100 s
+for ``SparseLogisticRegressionHO``, whose fast test is in tests/test_tuning_product.py)."""
 
 import numpy as np
 import pytest
@@ -9,7 +10,8 @@ pytest.importorskip("sklearn")
 
 import ns_implicit as ni  # noqa: E402
 from ns_implicit.tuning import cross_validation_problems, tune  # noqa: E402
-from ns_implicit.tuning.estimators import ElasticNetHO, LassoHO, WeightedLassoHO  # noqa: E402
+from ns_implicit.tuning.estimators import (ElasticNetHO, LassoHO,  # noqa: E402
+                                           SparseLogisticRegressionHO, WeightedLassoHO)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,8 @@ def test_bad_cv_is_named(diabetes):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("estimator", [LassoHO(), ElasticNetHO(), WeightedLassoHO()],
+@pytest.mark.parametrize("estimator", [LassoHO(), ElasticNetHO(), WeightedLassoHO(),
+                                       SparseLogisticRegressionHO()],
                          ids=lambda e: type(e).__name__)
 def test_check_estimator(estimator):
     from sklearn.utils.estimator_checks import check_estimator
