@@ -118,7 +118,21 @@ class CheckResult:
 
 
 def _mask_key(sel):
-    return (np.asarray(sel.mask) != 0).tobytes()
+    """A selection's pattern, which pairs it with a selection at ``w*``: its row set (the mask
+    of a 0/1-diagonal ``A_G``, the active groups of block soft-thresholding)."""
+    return np.asarray(sel.rows, dtype=np.int64).tobytes()
+
+
+def _constants(phi, w_star, **kwargs):
+    """Assumption 3.1's constants for the map's operator: the elastic net (§11.2) or the group
+    elastic net (§15.10)."""
+    from ns_implicit.operators.group_soft_threshold import GroupSoftThreshold
+
+    if isinstance(phi.G, GroupSoftThreshold):
+        from ns_implicit.theory.group_constants import group_lasso_constants
+
+        return group_lasso_constants(phi, w_star, **kwargs)
+    return elastic_net_constants(phi, w_star, **kwargs)
 
 
 def _none_if_nan(v):
@@ -224,7 +238,7 @@ def check_instance(inst, *, iters=100, cap=MAX_SELECTIONS, set_cap=64, core_chec
     points = run_points(phi, iters)
     t = np.arange(iters + 1)
     delta = np.array([np.linalg.norm(w.astype(np.float64) - w_star) for w in points])
-    c = elastic_net_constants(phi, w_star, visited=points, cap=cap, tie_tol=tie_tol)
+    c = _constants(phi, w_star, visited=points, cap=cap, tie_tol=tie_tol)
     scale = jacobian_norm_bound(c)
     atol = ATOL_FACTOR * phi.dim * np.finfo(np.float64).eps * scale / (1.0 - c.q)
     problems = []
