@@ -74,3 +74,21 @@ def test_the_check_catches_understated_group_constants():
                                            bad)
     ok = np.isfinite(wrong)
     assert np.any(result.itd_excess[ok] > wrong[ok] + result.atol)
+
+
+def test_cli_check_bounds_group_lasso(tmp_path, capsys):
+    from ns_implicit.cli import main
+
+    out = tmp_path / "gl.json"
+    assert main(["check-bounds", "--problem", "group-lasso", "--at-kinks", "--seeds", "2",
+                 "--iters", "30", "--no-plot", "--json", str(out)]) == 0
+    assert "PASS" in capsys.readouterr().out
+    import json
+
+    doc = json.loads(out.read_text())
+    assert doc["config"]["problem"] == "group-lasso"
+    assert all(len(r["ties"]) == 1 and r["constants"]["nu1"] > 0 for r in doc["instances"])
+    assert main(["check-bounds", "--problem", "group-lasso", "--nsid"]) == 2
+    assert "--nsid checks Theorem 5.4 on --problem elastic-net only" in capsys.readouterr().err
+    assert main(["check-bounds", "--problem", "group-lasso", "--group-size", "9"]) == 2
+    assert "--group-size must be at most --p" in capsys.readouterr().err
