@@ -18,6 +18,9 @@ from ns_implicit.methods import (MethodResult, aid_cg, aid_fp, aid_fp_forward, a
 from ns_implicit.problems.elastic_net import (ElasticNetProblem, LassoProblem, from_sklearn,
                                               to_sklearn)
 from ns_implicit.problems.deq import ReLUEquilibriumProblem
+from ns_implicit.problems.group_lasso import GroupLassoProblem, GroupLogisticProblem
+from ns_implicit.problems.constrained_least_squares import (L1BallLeastSquaresProblem,
+                                                            SimplexLeastSquaresProblem)
 from ns_implicit.problems.nonneg_lasso import NonnegativeLassoProblem
 from ns_implicit.problems.sparse_logreg import SparseLogisticProblem
 from ns_implicit.problems.svm import LinearSVMProblem
@@ -34,7 +37,8 @@ from ns_implicit._version import __version__  # noqa: E402
 __all__ = [
     "METHODS", "EarlyStopWarning", "ElasticNetMap", "ElasticNetProblem", "LassoMap", "LassoProblem",
     "WeightedLassoProblem", "SparseLogisticProblem", "NonnegativeLassoProblem",
-    "ReLUEquilibriumProblem", "LinearSVMProblem", "HypergradientResult",
+    "ReLUEquilibriumProblem", "LinearSVMProblem", "HypergradientResult", "GroupLassoProblem",
+    "GroupLogisticProblem", "SimplexLeastSquaresProblem", "L1BallLeastSquaresProblem",
     "MethodResult", "NotContractiveError", "SelectionCapError", "SolveResult", "Trajectory",
     "aid_cg", "aid_fp", "aid_fp_forward", "aid_gmres", "exact", "exact_jacobian",
     "fixed_point_iteration", "from_sklearn", "hypergradient", "itd", "itd_forward",

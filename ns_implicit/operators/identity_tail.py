@@ -1,5 +1,5 @@
 """An operator on the leading coordinates, the identity on the last ``k`` (docs/theory.md
-§15.4(d)): how an unpenalised intercept rides along a penalised model.
+§15.4(f)): how an unpenalised intercept rides along a penalised model.
 
 ``G̃(u) = (G(u_{:p}), u_{p:})``; its selections are ``A = blockdiag(A_G, I_k)``,
 ``B = [B_G; 0]``: the tail is always active (the identity's conservative derivative is

@@ -4,7 +4,7 @@ Inner: ``min_w (1/n) Σ_i log(1 + exp(-y_i (x_iᵀw + b))) + λ1‖w‖₁ + (λ
 point of soft-thresholding after the logistic gradient step (``γ = 1/(L/4 + λ2)``); ``λ2 = 0``
 (the default) is accepted with ``q = 1`` (§15.6). With ``fit_intercept=True`` the intercept
 ``b`` is the last coordinate of the variable, left out of both penalties
-(:class:`~ns_implicit.operators.IdentityTail`, §15.4(d)); without it ``b = 0``.
+(:class:`~ns_implicit.operators.IdentityTail`, §15.4(f)); without it ``b = 0``.
 Outer: the held-out logistic loss. Hyperparameters: ``λ = (λ1,)``, or ``(λ1, λ2)`` with
 ``lam2=None``.
 """
