@@ -3,7 +3,8 @@
 For each seed: a small elastic-net instance (generic, or with ``--at-kinks`` a solution that
 sits exactly at a kink) — or with ``--problem group-lasso`` a group elastic net (groups of
 ``--group-size`` consecutive features; ``--at-kinks``: a group exactly on its threshold,
-docs/theory.md §15.10) — ITD and AID-FP (``k = t``) run from ``w_0 = 0``, and at every
+docs/theory.md §15.10), or ``simplex-ls`` / ``l1-ball-ls`` (projected gradient, the radius as
+hyperparameter, §15.11; ``--at-kinks``: an entry exactly at the threshold) — ITD and AID-FP (``k = t``) run from ``w_0 = 0``, and at every
 iteration the measured excess over the target set compared with the bound
 (:mod:`ns_implicit.theory.check`). Prints a table (per iteration: the instance closest to its
 bound), writes JSON and a PNG plot, and exits with status 1 if any bound is violated or a
@@ -24,9 +25,14 @@ QUICK = {"seeds": 6, "iters": 60, "p": 5, "n_train": 20}
 
 
 def add_arguments(p):
-    p.add_argument("--problem", choices=("elastic-net", "group-lasso"), default="elastic-net",
+    p.add_argument("--problem", choices=("elastic-net", "group-lasso", "simplex-ls", "l1-ball-ls"),
+                   default="elastic-net",
                    help="the map (default elastic-net; group-lasso: block soft-thresholding "
-                        "after the least-squares step, lam = (lam1, lam2))")
+                        "after the least-squares step, lam = (lam1, lam2); simplex-ls, "
+                        "l1-ball-ls: projected gradient, lam = (radius,), ridge --lam2 fixed)")
+    p.add_argument("--radius-ratio", type=float, default=0.5,
+                   help="simplex-ls, l1-ball-ls: the radius as a fraction of the ridge "
+                        "solution's l1 norm (default 0.5)")
     p.add_argument("--group-size", type=int, default=2,
                    help="group-lasso: features per group (default 2)")
     p.add_argument("--p", type=int, default=5, help="number of features (default 5; sets are dense)")
@@ -61,8 +67,10 @@ def config_from_args(args):
     config = {"p": args.p, "n_train": args.n_train, "seeds": args.seeds,
               "first_seed": args.first_seed, "lam1_ratio": args.lam1_ratio, "lam2": args.lam2,
               "iters": args.iters, "at_kinks": bool(args.at_kinks)}
-    if args.problem != "elastic-net":  # elastic-net configurations keep their JSON unchanged
+    if args.problem == "group-lasso":  # elastic-net configurations keep their JSON unchanged
         config.update(problem=args.problem, group_size=args.group_size)
+    elif args.problem != "elastic-net":
+        config.update(problem=args.problem, radius_ratio=args.radius_ratio)
     if args.quick:
         config.update(QUICK)
     return config
@@ -79,11 +87,33 @@ def _check_config(config):
     if ratio > 1.0:
         raise ValueError(f"--lam1-ratio must be in (0, 1] (a fraction of lam1_max); got {ratio}.")
     check_positive_float(config["lam2"], "--lam2", strict=False)
+    if "radius_ratio" in config:
+        check_positive_float(config["radius_ratio"], "--radius-ratio")
     if config.get("problem") == "group-lasso":
         check_positive_int(config["group_size"], "--group-size")
         if config["group_size"] > config["p"]:
             raise ValueError(f"--group-size must be at most --p = {config['p']}; got "
                              f"{config['group_size']}.")
+
+
+def theorem_4_1_instance(config, seed):
+    """The seed's instance of the configured problem (generic or at a kink)."""
+    from ns_implicit.theory.instances import random_instance
+    if config.get("problem") == "group-lasso":
+        from ns_implicit.theory.group_instances import random_group_instance
+        return random_group_instance(seed, n_train=config["n_train"], p=config["p"],
+                                     group_size=config["group_size"],
+                                     lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                                     at_kink=config["at_kinks"])
+    if config.get("problem") in ("simplex-ls", "l1-ball-ls"):
+        from ns_implicit.theory.projection_instances import random_projection_instance
+        return random_projection_instance(
+            seed, kind=config["problem"][:-3], n_train=config["n_train"], p=config["p"],
+            radius_ratio=config["radius_ratio"], lam2=config["lam2"],
+            at_kink=config["at_kinks"])
+    return random_instance(seed, n_train=config["n_train"], p=config["p"],
+                           lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                           at_kink=config["at_kinks"])
 
 
 def check_seed(config, seed):
@@ -92,18 +122,9 @@ def check_seed(config, seed):
     ``(seed, None, reason)`` when the seed's instance cannot be checked."""
     from ns_implicit.errors import SelectionCapError
     from ns_implicit.theory.check import check_instance
-    from ns_implicit.theory.instances import DegenerateKinkError, random_instance
+    from ns_implicit.theory.instances import DegenerateKinkError
     try:
-        if config.get("problem") == "group-lasso":
-            from ns_implicit.theory.group_instances import random_group_instance
-            inst = random_group_instance(seed, n_train=config["n_train"], p=config["p"],
-                                         group_size=config["group_size"],
-                                         lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                         at_kink=config["at_kinks"])
-        else:
-            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
-                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                   at_kink=config["at_kinks"])
+        inst = theorem_4_1_instance(config, seed)
         return int(seed), check_instance(inst, iters=config["iters"]), None
     except (SelectionCapError, DegenerateKinkError) as exc:
         return int(seed), None, str(exc)
@@ -217,16 +238,9 @@ def nsid_seed(config, seed):
     from ns_implicit.theory.nsid_bound import check_nsid_bound, nsid_constants, nsid_terms
     reps, b, sampling = config["repetitions"], config["batch_size"], config["sampling"]
     try:
-        if config.get("problem") == "group-lasso":
-            from ns_implicit.theory.group_instances import random_group_instance
-            inst = random_group_instance(seed, n_train=config["n_train"], p=config["p"],
-                                         group_size=config["group_size"],
-                                         lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                         at_kink=config["at_kinks"])
-        else:
-            inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
-                                   lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
-                                   at_kink=config["at_kinks"])
+        inst = random_instance(seed, n_train=config["n_train"], p=config["p"],
+                               lam1_ratio=config["lam1_ratio"], lam2=config["lam2"],
+                               at_kink=config["at_kinks"])
     except DegenerateKinkError as exc:
         return int(seed), [], str(exc)
     phi, w = inst.phi, inst.w_star

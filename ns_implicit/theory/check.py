@@ -120,18 +120,26 @@ class CheckResult:
 def _mask_key(sel):
     """A selection's pattern, which pairs it with a selection at ``w*``: its row set (the mask
     of a 0/1-diagonal ``A_G``, the active groups of block soft-thresholding)."""
-    return np.asarray(sel.rows, dtype=np.int64).tobytes()
+    sign = getattr(sel.gsel, "sigma", None)  # projections: the signs of the support too
+    return (type(sel.gsel).__name__, np.asarray(sel.rows, dtype=np.int64).tobytes(),
+            None if sign is None else np.sign(sign).tobytes())
 
 
 def _constants(phi, w_star, **kwargs):
-    """Assumption 3.1's constants for the map's operator: the elastic net (§11.2) or the group
-    elastic net (§15.10)."""
+    """Assumption 3.1's constants for the map's operator: the elastic net (§11.2), the group
+    elastic net (§15.10), the simplex and the ℓ1 ball (§15.11)."""
     from ns_implicit.operators.group_soft_threshold import GroupSoftThreshold
+    from ns_implicit.operators.l1_ball import L1BallProjection
+    from ns_implicit.operators.simplex import SimplexProjection
 
     if isinstance(phi.G, GroupSoftThreshold):
         from ns_implicit.theory.group_constants import group_lasso_constants
 
         return group_lasso_constants(phi, w_star, **kwargs)
+    if isinstance(phi.G, (SimplexProjection, L1BallProjection)):
+        from ns_implicit.theory.projection_constants import projection_constants
+
+        return projection_constants(phi, w_star, **kwargs)
     return elastic_net_constants(phi, w_star, **kwargs)
 
 
