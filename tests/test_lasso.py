@@ -204,3 +204,19 @@ def test_cli_fit_intercept_is_the_centred_problem(tmp_path, capsys):
     assert main(["hypergrad", "--data", str(path), "--json"]) == 0
     plain = json.loads(capsys.readouterr().out)["hypergradient"]
     assert not np.allclose(plain, ref, rtol=1e-3)  # the flag changes the problem
+
+
+def test_a_centred_square_design_is_accepted_as_averaged():
+    """Centring a square design (fit_intercept, n = p) leaves μ at round-off (~1e-17), not 0:
+    q = 1 - γμ rounds to 1 and the map must be accepted as averaged (q = 1, §15.6), as with
+    μ = 0 exactly, instead of being refused as not contractive."""
+    import ns_implicit as ni
+
+    data = ni.make_sparse_regression(n_samples=500, n_features=100, seed=3)  # n_train = p = 100
+    P = ni.LassoProblem(data.X, data.y, data.X_val, data.y_val, fit_intercept=True)
+    phi = P.map.at([0.02])
+    assert phi.q == 1.0
+    g = P.hypergradient([0.02], method="exact").value
+    h = 1e-6
+    fd = (P.outer_value([0.02 + h]) - P.outer_value([0.02 - h])) / (2 * h)
+    np.testing.assert_allclose(g, [fd], rtol=1e-6)

@@ -291,8 +291,10 @@ class LeastSquaresStepAt:
                 "zero (L = 0) and lam2 = 0, so the data term is constant; use lam2 > 0.")
         self.q = step.contraction_factor(lam2)
         gamma, dgamma = step.step_size(lam2)
-        #: nonexpansive and averaged, not contractive: μ + λ2 = 0 with γ(L + λ2) < 2 (§15.6)
-        self.averaged = step.mu + lam2 == 0.0 and gamma * (step.L + lam2) < 2.0
+        #: nonexpansive and averaged, not contractive: γ(L + λ2) < 2 and μ + λ2 = 0, or a
+        #: μ + λ2 so small that q rounds to 1 (a centred square design: μ ~ 1e-17) (§15.6)
+        self.averaged = (gamma * (step.L + lam2) < 2.0
+                         and (step.mu + lam2 == 0.0 or not self.q < 1.0))
         if self.averaged:
             self.q = 1.0
         elif not self.q < 1.0:
