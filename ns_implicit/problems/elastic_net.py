@@ -46,7 +46,8 @@ def _check_scale(X, name):
     """``XᵀX`` must not overflow the dtype (it did: LinAlgError from the spectrum estimate)."""
     X = as_float_array(X, name, ndim=2, allow_sparse=True)
     data = X.data if hasattr(X, "tocsr") and not isinstance(X, np.ndarray) else X
-    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    # max(max, -min): two reductions without the temporary |data| (a copy of X)
+    peak = max(float(data.max()), -float(data.min())) if data.size else 0.0
     big = float(np.finfo(X.dtype).max)
     # ‖XᵀX‖ <= n·p·max|X|² (the Gram entries and the power iteration's products)
     if peak > 0 and np.log(peak) * 2 + np.log(max(X.shape[0], 1)) + np.log(max(X.shape[1], 1)) \
