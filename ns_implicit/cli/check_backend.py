@@ -135,14 +135,16 @@ def run(args):
 def _run_problem(args, candidate):
     """``--problem`` other than the elastic net: generic points, relative error."""
     from ns_implicit.testing.problems import check_problem_backend
-    if args.near_kinks or args.strict_vertices:
-        raise ValueError(f"--near-kinks and --strict-vertices apply to --problem elastic-net "
-                         f"only; --problem {args.problem} is checked at generic points.")
+    if args.strict_vertices or (args.near_kinks and args.problem != "group-lasso"):
+        raise ValueError(f"--near-kinks applies to --problem elastic-net and group-lasso, "
+                         f"--strict-vertices to elastic-net only; --problem {args.problem} is "
+                         "checked at generic points.")
     reports = check_problem_backend(candidate, args.problem, examples=args.examples,
                                     seed=args.seed, rtol=args.rtol, atol=args.atol,
-                                    timeout=args.timeout)
+                                    timeout=args.timeout, near_kinks=args.near_kinks)
     print(f"ns-implicit check-backend {args.target} --problem {args.problem}: {len(reports)} "
-          f"generic instances, seed {args.seed}")
+          f"{'block-kink/near-kink' if args.near_kinks else 'generic'} instances, "
+          f"seed {args.seed}")
     print(format_table(reports, lam_columns=False))
     failed = [r for r in reports if not r.passed]
     for i, r in enumerate(reports, 1):

@@ -44,6 +44,11 @@ from ns_implicit.testing._call import call_with_timeout
 from ns_implicit.testing.assertions import ATOL, RTOL, TIMEOUT, CheckReport
 
 GENERIC_MARGIN = 1e-3
+#: Relative tie tolerance of a group-lasso block kink (Brent's root in λ1 to ~1e-15 relative,
+#: solves to round-off; the other groups are checked to be >= 1e3 × this far).
+KINK_TIE_TOL = 1e-8
+#: Relative offsets of a near-kink instance from its block kink (log-uniform).
+NEAR_KINK_OFFSET = (1e-6, 1e-3)
 PROBLEMS = ("lasso", "weighted-lasso", "nonneg-lasso", "sparse-logreg", "svm", "deq",
             "group-lasso", "simplex-ls", "l1-ball-ls")
 
@@ -65,6 +70,7 @@ class ProblemInstance:
     kind: str = "generic"
     at_kink: bool = False
     groups: np.ndarray = None
+    kink_set: np.ndarray = None  # at a kink: the vertex hypergradients (rows)
 
     def arguments(self):
         """Fresh copies for a candidate (a candidate cannot change the instance)."""
@@ -113,13 +119,23 @@ def _groups(rng, p, dead):
     return groups, (int(np.argmax(np.bincount(groups))) if dead else None)
 
 
-def build_problem_instance(name, seed):
+def build_problem_instance(name, seed, kink="none"):
     """The instance of ``name`` drawn from ``seed``, or None when the draw is too close to a
-    kink (or degenerate) to serve as a generic point."""
+    kink (or degenerate) to serve as a generic point.
+
+    ``kink`` (``group-lasso`` only): ``"exact"`` moves ``λ1`` down to the first block kink below
+    the drawn one, where a group enters (``‖u*_g‖ = τ_g`` to ~1e-15; the answer is checked
+    against the hull of the vertex hypergradients), ``"near"`` to a relative offset in
+    :data:`NEAR_KINK_OFFSET` on either side of it (a generic point with a small margin)."""
     from ns_implicit.methods.exact import exact
 
     if name not in PROBLEMS:
         raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}; got {name!r}.")
+    if kink not in ("none", "exact", "near"):
+        raise ValueError(f"kink must be 'none', 'exact' or 'near'; got {kink!r}.")
+    if kink != "none" and name != "group-lasso":
+        raise ValueError(f"kink instances are built for group-lasso (and, through "
+                         f"ns_implicit.testing.strategies, the elastic net); got {name!r}.")
     if name == "deq":
         return _deq_instance(seed)
     rng = np.random.default_rng(seed)
@@ -128,7 +144,7 @@ def build_problem_instance(name, seed):
     beta = np.where(rng.random(p) < 0.3, rng.standard_normal(p) * 2.0, 0.0)
     groups = None
     if name == "group-lasso":
-        groups, dead = _groups(rng, p, dead=seed % 2 == 1)
+        groups, dead = _groups(rng, p, dead=seed % 2 == 1 and kink == "none")
         beta = np.where(rng.random(groups.max() + 1) < 0.4, 1.0, 0.0)[groups] * beta * 2.0
         if dead is not None:
             X[:, groups == dead] = 0.0  # u_g = 0 exactly at every iterate
@@ -152,6 +168,8 @@ def build_problem_instance(name, seed):
             lam *= np.exp(0.3 * rng.standard_normal(p))
     if not np.all(lam > 0):
         return None
+    if kink != "none":
+        return _group_kink_instance(bundle, lam, (X, y, X_val, y_val), groups, seed, kink, rng)
     phi = bundle.map.at(lam)
     w = bundle.solve(lam, tol=1e-14, max_iter=1_000_000).w
     u = phi.inner_point(w)
@@ -165,6 +183,67 @@ def build_problem_instance(name, seed):
         return None
     return ProblemInstance(name, X, y, X_val, y_val, np.asarray(lam, np.float64), w,
                            expected, int(seed), groups=groups)
+
+
+def _block_gaps(bundle, lam, w):
+    """``(‖u_g‖ - τ_g)/τ_g`` per group (``inf`` for unpenalised groups)."""
+    phi = bundle.map.at(lam)
+    G = phi.G
+    tau = G.thresholds(phi.lam_G, phi.gamma)
+    r = G.group_norms(np.asarray(phi.inner_point(w), dtype=np.float64))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tau > 0, (r - tau) / tau, np.inf)
+
+
+def _group_kink_instance(bundle, lam, arrays, groups, seed, kink, rng):
+    """The first block kink below ``lam`` (a group entering), or a point near it."""
+    from scipy.optimize import brentq
+
+    from ns_implicit.methods.exact import exact
+    from ns_implicit.theory.sets import implicit_jacobians
+
+    lam1 = float(lam[0])
+    cache = {lam1: bundle.solve([lam1], tol=1e-15, max_iter=1_000_000).w}
+    inactive = _block_gaps(bundle, [lam1], cache[lam1]) < 0
+    if not inactive.any():
+        return None
+
+    def solve(l):
+        if l not in cache:
+            w0 = cache[min(cache, key=lambda k: abs(k - l))]
+            cache[l] = bundle.solve([l], w0=w0, tol=1e-15, max_iter=1_000_000).w
+        return cache[l]
+
+    def f(l):
+        return float(np.max(_block_gaps(bundle, [l], solve(l))[inactive]))
+
+    hi, lo = lam1, lam1
+    while f(lo) < 0:
+        hi, lo = lo, lo * 0.7
+        if lo < 1e-3 * lam1:
+            return None
+    lam_k = brentq(f, lo, hi, xtol=1e-15 * hi, rtol=4 * np.finfo(float).eps, maxiter=200)
+    if kink == "near":
+        offset = np.exp(rng.uniform(*np.log(NEAR_KINK_OFFSET)))
+        lam_k *= 1.0 + (offset if rng.random() < 0.5 else -offset)
+    w = solve(lam_k)
+    lam = np.array([lam_k])
+    phi = bundle.map.at(lam)
+    gaps = np.abs(_block_gaps(bundle, lam, w))
+    tied = np.flatnonzero(gaps <= KINK_TIE_TOL)
+    if kink == "exact" and (len(tied) != 1 or np.sum(gaps < 1e3 * KINK_TIE_TOL) != 1):
+        return None  # not one clean tie
+    if kink == "near" and np.min(gaps) < 1e-9:
+        return None
+    grad = bundle.outer.grad_w(w)
+    expected = exact(phi, w, grad).value.astype(np.float64)
+    kink_set = None
+    if kink == "exact":
+        Js = implicit_jacobians(phi, w, tie_tol=KINK_TIE_TOL)
+        kink_set = np.array([J.T @ np.asarray(grad, np.float64) for J in Js])
+    return ProblemInstance("group-lasso", *arrays, lam, w, expected, int(seed),
+                           kind="kink" if kink == "exact" else "near-kink",
+                           at_kink=kink == "exact", groups=groups, kink_set=kink_set)
 
 
 def _deq_instance(seed):
@@ -191,11 +270,13 @@ def _deq_instance(seed):
                            expected, int(seed))
 
 
-def sample_problem_instances(name, n, seed=0):
-    """``n`` generic instances of ``name`` from consecutive seeds starting at ``seed``."""
+def sample_problem_instances(name, n, seed=0, near_kinks=False):
+    """``n`` generic instances of ``name`` from consecutive seeds starting at ``seed``; with
+    ``near_kinks`` (group-lasso) alternately at an exact block kink and near one."""
     out, s = [], int(seed)
     while len(out) < n:
-        inst = build_problem_instance(name, s)
+        kink = ("exact" if len(out) % 2 == 0 else "near") if near_kinks else "none"
+        inst = build_problem_instance(name, s, kink)
         if inst is not None:
             out.append(inst)
         s += 1
@@ -204,14 +285,16 @@ def sample_problem_instances(name, n, seed=0):
     return out
 
 
-def problem_instances(name):
-    """A Hypothesis strategy of generic instances of ``name`` (drawn by seed)."""
+def problem_instances(name, near_kinks=False):
+    """A Hypothesis strategy of generic instances of ``name`` (drawn by seed); with
+    ``near_kinks`` (group-lasso), instances at exact block kinks and near them."""
     from hypothesis import strategies as st
 
     if name not in PROBLEMS:
         raise ValueError(f"problem must be one of {', '.join(PROBLEMS)}; got {name!r}.")
-    return st.integers(0, 2**32 - 1).map(lambda s: build_problem_instance(name, s)).filter(
-        lambda inst: inst is not None)
+    kinds = st.sampled_from(("exact", "near")) if near_kinks else st.just("none")
+    return st.tuples(st.integers(0, 2**32 - 1), kinds).map(
+        lambda a: build_problem_instance(name, *a)).filter(lambda inst: inst is not None)
 
 
 def check_problem_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, timeout=TIMEOUT):
@@ -233,6 +316,20 @@ def check_problem_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, ti
                                      f"{instance.expected.shape}")
     if not np.all(np.isfinite(got)):
         return report("non-finite", "the answer contains NaN or inf", got=got)
+    if instance.kink_set is not None:  # an exact kink: the hull of the vertex hypergradients
+        from ns_implicit.theory.conservative import distance_to_hull
+
+        scale = float(np.max(np.linalg.norm(instance.kink_set, axis=1)))
+        error = float(distance_to_hull(got, instance.kink_set))
+        tol = atol + rtol * scale
+        passed = error <= tol
+        hull = (f"[{instance.kink_set.min():.6g}, {instance.kink_set.max():.6g}]"
+                if got.size == 1 else f"the hull of {len(instance.kink_set)} vertices")
+        message = (f"inside the conservative set {hull}" if passed else
+                   f"distance {error:.3g} from the conservative set {hull} exceeds "
+                   f"atol + rtol·max|v| = {tol:.3g}")
+        return CheckReport(instance, passed, "kink-set", message, got=got, error=error,
+                           tolerance=tol, seconds=out.seconds)
     error = float(np.linalg.norm(got - instance.expected))
     tol = atol + rtol * float(np.linalg.norm(instance.expected))
     rel = error / max(float(np.linalg.norm(instance.expected)), 1e-300)
@@ -244,11 +341,12 @@ def check_problem_hypergradient(candidate, instance, *, rtol=RTOL, atol=ATOL, ti
 
 
 def check_problem_backend(candidate, name, *, examples=20, seed=0, rtol=RTOL, atol=ATOL,
-                          timeout=TIMEOUT):
-    """``candidate`` on ``examples`` generic instances of ``name``; one report each (the
+                          timeout=TIMEOUT, near_kinks=False):
+    """``candidate`` on ``examples`` generic instances of ``name`` (with ``near_kinks``, for
+    group-lasso: alternately at exact block kinks and near them); one report each (the
     remaining ones ``not-run`` after a timeout)."""
     reports, timed_out = [], False
-    for inst in sample_problem_instances(name, examples, seed):
+    for inst in sample_problem_instances(name, examples, seed, near_kinks):
         if timed_out:
             reports.append(CheckReport(inst, False, "not-run",
                                        "skipped: an earlier call timed out and may still run"))
