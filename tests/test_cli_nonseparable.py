@@ -80,3 +80,20 @@ def test_missing_groups_array_is_named(npz, capsys):
     np.savez(bare, **dict(zip(("X", "y", "X_val", "y_val"), arrays)))
     assert main(["hypergrad", "--problem", "group-lasso", "--data", str(bare)]) == 2
     assert "lacks arrays ['groups']" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    """``ns-implicit hypergrad --json | head -c 5``: the reader leaves; no traceback, no error
+    line, the SIGPIPE status."""
+    import sys
+
+    class Closed:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    assert main(["hypergrad", "--problem", "simplex-ls", "--json"]) == 141
+    assert capsys.readouterr().err == ""

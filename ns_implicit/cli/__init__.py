@@ -46,6 +46,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args._run(args)
+    except BrokenPipeError:  # the reader went away (`ns-implicit ... | head`): stop quietly
+        import os
+        try:  # and keep the interpreter's final flush from reporting it again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # no file descriptor behind stdout
+            pass
+        return 141  # the shell's status for a process ended by SIGPIPE (128 + 13)
     except _user_errors() as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line
         print(f"ns-implicit {args.command}: error: {message}", file=sys.stderr)
