@@ -250,7 +250,8 @@ class LeastSquaresStep(RidgeWeight):
                     return out
             return self.H[S][:, S]  # rows first: contiguous copies, then one small gather
         XS = self.X[:, S]
-        XS = XS.toarray() if sp.issparse(XS) else XS
+        if sp.issparse(XS):  # the sparse product first: never a dense n × |S| copy
+            return np.asarray((XS.T @ XS).toarray(), dtype=self.dtype) / self.dtype.type(self.n)
         return (XS.T @ XS) / self.dtype.type(self.n)
 
     @property
