@@ -168,3 +168,32 @@ def test_check_bounds_loky_and_own_local_cluster_are_bit_identical(serial, tmp_p
         assert main(["check-bounds", "--quick", "--json", str(path), "--no-plot",
                      "--n-jobs", "2", "--backend", backend]) == 0
         assert _load(path) == serial["check-bounds"], backend
+
+
+# ---- check-backend: the instances fanned out --------------------------------------------------
+
+_CANDIDATE = "ns_implicit.testing.examples.numpy_implicit:hypergradient"
+
+
+def test_check_backend_parallel_options_are_for_the_elastic_net_sweep(capsys):
+    assert main(["check-backend", _CANDIDATE, "--problem", "lasso", "--examples", "1",
+                 "--n-jobs", "2"]) == 2
+    assert "--n-jobs and --backend apply to --problem elastic-net" in capsys.readouterr().err
+
+
+def _table_without_seconds(text):
+    """The report without its timing column (the number before pass/FAIL)."""
+    import re
+    return re.sub(r" +\d+\.\d+  (pass|FAIL)", r"  \1", text)
+
+
+@pytest.mark.slow
+def test_check_backend_on_two_workers_gives_the_same_reports(capsys):
+    pytest.importorskip("joblib")
+    argv = ["check-backend", _CANDIDATE, "--examples", "6", "--near-kinks"]
+    assert main(argv) == 0
+    serial = capsys.readouterr().out
+    assert main(argv + ["--n-jobs", "2"]) == 0
+    parallel = capsys.readouterr().out
+    assert "6 of 6 instances passed" in parallel
+    assert _table_without_seconds(parallel) == _table_without_seconds(serial)

@@ -45,6 +45,8 @@ def add_arguments(p):
                         "definite tie convention), not an interior point")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds allowed per call (default 10)")
+    from ns_implicit._parallel import add_parallel_arguments
+    add_parallel_arguments(p)  # --problem elastic-net: the instances fanned out
 
 
 def load_candidate(target):
@@ -105,13 +107,22 @@ def run(args):
     for name in ("rtol", "atol", "kink_tol"):
         check_positive_float(getattr(args, name), "--" + name.replace("_", "-"), strict=False)
     check_positive_float(args.timeout, "--timeout")
+    from ns_implicit._parallel import check_parallel_args
+    check_parallel_args(args.n_jobs, args.backend, args.scheduler)
     candidate = load_candidate(args.target)
     if args.problem != "elastic-net":
+        if args.n_jobs != 1 or args.backend != "loky":
+            raise ValueError("--n-jobs and --backend apply to --problem elastic-net; run "
+                             f"--problem {args.problem} without them.")
         return _run_problem(args, candidate)
-    reports = kit.check_backend(candidate, examples=args.examples, seed=args.seed,
-                                near_kink=args.near_kinks, rtol=args.rtol, atol=args.atol,
-                                kink_tol=args.kink_tol, timeout=args.timeout,
-                                kink_set=args.kink_set, strict_vertices=args.strict_vertices)
+    options = dict(rtol=args.rtol, atol=args.atol, kink_tol=args.kink_tol,
+                   timeout=args.timeout, kink_set=args.kink_set,
+                   strict_vertices=args.strict_vertices)
+    if args.n_jobs == 1 and args.backend == "loky":
+        reports = kit.check_backend(candidate, examples=args.examples, seed=args.seed,
+                                    near_kink=args.near_kinks, **options)
+    else:
+        reports = _fan_out(args, options)
     print(f"ns-implicit check-backend {args.target}: {len(reports)} "
           f"{'kink/near-kink' if args.near_kinks else 'generic'} instances, seed {args.seed}")
     print(format_table(reports))
@@ -130,6 +141,28 @@ def run(args):
     print(f"\n{len(reports) - len(failed)} of {len(reports)} instances passed"
           + (f"; failures by check: {summary}" if summary else ""))
     return 1 if failed else 0
+
+
+def check_one(config, index):
+    """Instance ``index`` of the sweep, a pure function of ``(config, index)``: the worker
+    imports the candidate by name (from the caller's directory) and checks it."""
+    from ns_implicit.testing import assertions as kit
+    if config["cwd"] not in sys.path:
+        sys.path.insert(0, config["cwd"])
+    candidate = load_candidate(config["target"])
+    return kit.check_hypergradient(candidate, config["instances"][index], **config["options"])
+
+
+def _fan_out(args, options):
+    """The instances on ``--n-jobs`` workers (``ns_implicit._parallel``), reports in order.
+    Unlike the serial sweep, instances after a timeout still run (each in its own call)."""
+    from ns_implicit._parallel import run_records
+    from ns_implicit.testing.strategies import sample_instances
+    instances = sample_instances(args.examples, seed=args.seed, near_kink=args.near_kinks)
+    config = {"target": args.target, "cwd": os.getcwd(), "instances": instances,
+              "options": options}
+    return run_records(check_one, config, range(len(instances)), n_jobs=args.n_jobs,
+                       backend=args.backend, scheduler=args.scheduler)
 
 
 def _run_problem(args, candidate):
