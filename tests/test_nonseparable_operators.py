@@ -185,9 +185,10 @@ def test_compiled_kernels_equal_their_python_bodies(dtype):
         np.testing.assert_array_equal(x, y)
     x = rng.standard_normal(8).astype(dtype)
     o1, o2 = np.empty_like(x), np.empty_like(x)
-    gk.block_matvec(x, op.order, op.ptr, *arrs, o1)
-    gk.block_matvec.py_func(x, op.order, op.ptr, *arrs, o2)
-    np.testing.assert_allclose(o1, o2, rtol=2e-7 if dtype == np.float32 else 1e-15)
+    for root in (False, True):
+        gk.block_matvec(x, op.order, op.ptr, *arrs, root, o1)
+        gk.block_matvec.py_func(x, op.order, op.ptr, *arrs, root, o2)
+        np.testing.assert_allclose(o1, o2, rtol=2e-7 if dtype == np.float32 else 1e-15)
     for step in (sk.simplex_step, sk.l1_ball_step):
         o1, o2 = np.empty_like(u), np.empty_like(u)
         r1, r2 = step(u, 1.5, u, o1), step.py_func(u, 1.5, u, o2)

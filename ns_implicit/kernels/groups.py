@@ -82,27 +82,13 @@ def block_soft_threshold_selection(u, order, ptr, tau, tie_active, active, scale
 
 
 @njit
-def block_matvec(x, order, ptr, active, scale, direction, out):
-    """``out = A_G x``: on an active group ``c x_g + (1 - c) d_g (d_gᵀ x_g)`` (``c`` =
-    ``scale[g]``, ``d_g`` = ``direction``, eq. (26)); zero on inactive groups. ``A_G`` is
-    symmetric: this is also ``A_Gᵀ x``."""
+def block_matvec(x, order, ptr, active, scale, direction, root, out):
+    """``out = A_G x`` (``root=False``) or ``A_G^{1/2} x`` (``root=True``, the symmetric
+    reformulation of docs/theory.md §15.3): on an active group ``c x_g + (1 - c) d_g (d_gᵀ x_g)``
+    with ``c = scale[g]`` (eq. (26)), resp. ``√scale[g]``; zero on inactive groups. Both are
+    symmetric: this is also the transpose's product."""
     for g in range(ptr.shape[0] - 1):
-        c = scale[g]
-        dot = 0.0
-        for k in range(ptr[g], ptr[g + 1]):
-            i = order[k]
-            dot += float(direction[i]) * float(x[i])
-        for k in range(ptr[g], ptr[g + 1]):
-            i = order[k]
-            out[i] = active[g] * (c * float(x[i]) + (1.0 - c) * dot * float(direction[i]))
-
-
-@njit
-def block_sqrt_matvec(x, order, ptr, active, scale, direction, out):
-    """``out = A_G^{1/2} x``: on an active group ``√c x_g + (1 - √c) d_g (d_gᵀ x_g)``
-    (docs/theory.md §15.3, the symmetric reformulation)."""
-    for g in range(ptr.shape[0] - 1):
-        c = np.sqrt(scale[g])
+        c = np.sqrt(scale[g]) if root else scale[g]
         dot = 0.0
         for k in range(ptr[g], ptr[g + 1]):
             i = order[k]

@@ -31,13 +31,21 @@ def enumerate_ties(base, ties, cap, what="coordinates"):
 
 
 class Operator:
-    """Defaults an operator may inherit: ``check_params`` as given, no tie switch, and
-    ``apply`` from ``value`` (a compiled operator overrides it with one fused kernel)."""
+    """Defaults an operator may inherit: ``check_params`` as given, no tie switch, ``apply``
+    from ``value`` and ``value`` from ``apply`` (define at least one: a compiled operator
+    defines ``apply``, one fused kernel)."""
 
     tie_active = False
 
     def check_params(self, lam_G):
         return lam_G
+
+    def value(self, u, lam_G, gamma):
+        """``G(u)`` (a new array), through :meth:`apply`."""
+        u = np.ascontiguousarray(u)
+        out = np.empty_like(u)
+        self.apply(u, lam_G, gamma, u, out)
+        return out
 
     def apply(self, u, lam_G, gamma, w, out):
         """``out = G(u)`` (``out`` may be ``u``); returns ``(‖out - w‖₂, support_changed)``."""

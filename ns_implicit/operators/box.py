@@ -55,11 +55,6 @@ class BoxProjection(Operator):
     def bound(self, lam_G, dtype):
         return np.dtype(dtype).type(self.fixed if self.fixed is not None else lam_G[0])
 
-    def value(self, u, lam_G, gamma):
-        out = np.empty_like(u)
-        self.apply(u, lam_G, gamma, u, out)
-        return out
-
     def apply(self, u, lam_G, gamma, w, out):
         return box_step(u, self.bound(lam_G, u.dtype), w, out)
 

@@ -24,8 +24,7 @@ import numpy as np
 
 from ns_implicit._validation import as_float_array
 from ns_implicit.kernels.groups import (block_matvec, block_soft_threshold_selection,
-                                        block_soft_threshold_step, block_sqrt_matvec,
-                                        group_dots, group_norm)
+                                        block_soft_threshold_step, group_dots, group_norm)
 from ns_implicit.operators.base import MAX_SELECTIONS, Operator, enumerate_ties
 
 
@@ -73,23 +72,22 @@ class GroupSoftThresholdSelection:
         on = self.active[self.op.group_of] > 0
         return np.flatnonzero(on)
 
-    def A(self, x):
-        """``A_G x``, eq. (26) per active group."""
+    def _product(self, x, root):
         x = np.ascontiguousarray(x, dtype=self.direction.dtype)
         out = np.empty_like(x)
         block_matvec(x, self.op.order, self.op.ptr, self.active, self.scale, self.direction,
-                     out)
+                     root, out)
         return out
+
+    def A(self, x):
+        """``A_G x``, eq. (26) per active group."""
+        return self._product(x, False)
 
     AT = A  # symmetric
 
     def sqrt_A(self, x):
         """``A_G^{1/2} x`` (the symmetric square root, docs/theory.md §15.3)."""
-        x = np.ascontiguousarray(x, dtype=self.direction.dtype)
-        out = np.empty_like(x)
-        block_sqrt_matvec(x, self.op.order, self.op.ptr, self.active, self.scale,
-                          self.direction, out)
-        return out
+        return self._product(x, True)
 
     def B(self, y_G, y_gamma):
         """``∂_λG y_G + ∂_γG y_γ = -d ⊙ (ω_g (γ y_{G,k(g)} + λ_g y_γ))`` per group."""
@@ -177,12 +175,6 @@ class GroupSoftThreshold(Operator):
         u = np.ascontiguousarray(u)
         return np.array([group_norm(u, self.order, self.ptr[g], self.ptr[g + 1])
                          for g in range(self.n_groups)])
-
-    def value(self, u, lam_G, gamma):
-        u = np.ascontiguousarray(u)
-        out = np.empty_like(u)
-        self.apply(u, lam_G, gamma, u, out)
-        return out
 
     def apply(self, u, lam_G, gamma, w, out):
         return block_soft_threshold_step(u, self.order, self.ptr,

@@ -16,12 +16,11 @@ import itertools
 
 import numpy as np
 
-from ns_implicit._validation import check_positive_float
 from ns_implicit.kernels.simplex import (l1_ball_inside, l1_ball_step, l1_norm,
                                          projection_support, simplex_threshold)
 from ns_implicit.errors import SelectionCapError
-from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, Operator, enumerate_ties
-from ns_implicit.operators.simplex import ProjectionSelection
+from ns_implicit.operators.base import MAX_SELECTIONS, MaskSelection, enumerate_ties
+from ns_implicit.operators.simplex import ProjectionSelection, RadiusOperator
 
 
 class InteriorSelection(MaskSelection):
@@ -40,42 +39,18 @@ class InteriorSelection(MaskSelection):
         return np.zeros(self.n_params, dtype=v.dtype), 0.0
 
 
-class L1BallProjection(Operator):
-    """The projection onto ``{‖w‖₁ <= r}``.
+class L1BallProjection(RadiusOperator):
+    """The projection onto ``{‖w‖₁ <= r}`` (parameters of
+    :class:`~ns_implicit.operators.simplex.RadiusOperator`; the reference rule takes the
+    boundary branch at ``‖u‖₁ = r`` and puts ``|u_i| = θ`` out of the support)."""
 
-    Parameters
-    ----------
-    radius : None (``r`` is a hyperparameter, named ``radius``, > 0) or a fixed float > 0.
-    tie_active : the vertex taken at ties (False: the boundary branch at ``‖u‖₁ = r``, and
-        ``|u_i| = θ`` out of the support — the reference).
-    """
-
-    def __init__(self, radius=None, *, tie_active=False):
-        self.fixed = None if radius is None else check_positive_float(radius, "radius")
-        self.n_params = 0 if radius is not None else 1
-        self.param_names = () if radius is not None else ("radius",)
-        self.tie_active = bool(tie_active)
-
-    def check_params(self, lam_G):
-        if self.n_params and not lam_G[0] > 0:
-            raise ValueError(f"radius must be > 0 (the l1 ball of radius 0 is a point); got "
-                             f"{lam_G[0]}.")
-        return lam_G
-
-    def radius(self, lam_G):
-        return float(self.fixed if self.fixed is not None else lam_G[0])
+    what = "l1 ball"
 
     def theta(self, u, lam_G):
         """``θ`` (0 inside the ball or on its boundary), float64."""
         u = np.ascontiguousarray(u)
         r = self.radius(lam_G)
         return 0.0 if l1_norm(u) <= r else float(simplex_threshold(np.abs(u), r))
-
-    def value(self, u, lam_G, gamma):
-        u = np.ascontiguousarray(u)
-        out = np.empty_like(u)
-        self.apply(u, lam_G, gamma, u, out)
-        return out
 
     def apply(self, u, lam_G, gamma, w, out):
         return l1_ball_step(u, self.radius(lam_G), w, out)

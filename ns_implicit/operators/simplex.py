@@ -58,14 +58,16 @@ class ProjectionSelection:
         return np.eye(len(sig), dtype=sig.dtype) - np.outer(sig, sig) / self.size
 
 
-class SimplexProjection(Operator):
-    """The projection onto ``{w >= 0, Σw = r}``.
+class RadiusOperator(Operator):
+    """The hyperparameter of a projection onto a set of radius ``r`` (the simplex, the ℓ1 ball).
 
     Parameters
     ----------
     radius : None (``r`` is a hyperparameter, named ``radius``, > 0) or a fixed float > 0.
-    tie_active : the vertex taken at ``u_i = θ`` (False: out of the support, the reference).
+    tie_active : the vertex taken at a tie (False: the reference rule, see the subclass).
     """
+
+    what = "set"
 
     def __init__(self, radius=None, *, tie_active=False):
         self.fixed = None if radius is None else check_positive_float(radius, "radius")
@@ -75,22 +77,23 @@ class SimplexProjection(Operator):
 
     def check_params(self, lam_G):
         if self.n_params and not lam_G[0] > 0:
-            raise ValueError(f"radius must be > 0 (the simplex of radius 0 is a point); got "
-                             f"{lam_G[0]}.")
+            raise ValueError(f"radius must be > 0 (the {self.what} of radius 0 is a point); "
+                             f"got {lam_G[0]}.")
         return lam_G
 
     def radius(self, lam_G):
         return float(self.fixed if self.fixed is not None else lam_G[0])
 
+
+class SimplexProjection(RadiusOperator):
+    """The projection onto ``{w >= 0, Σw = r}`` (parameters of :class:`RadiusOperator`; the
+    reference rule puts ``u_i = θ`` out of the support)."""
+
+    what = "simplex"
+
     def theta(self, u, lam_G):
         """``θ`` of ``u`` at radius ``r`` (float64)."""
         return float(simplex_threshold(np.ascontiguousarray(u), self.radius(lam_G)))
-
-    def value(self, u, lam_G, gamma):
-        u = np.ascontiguousarray(u)
-        out = np.empty_like(u)
-        self.apply(u, lam_G, gamma, u, out)
-        return out
 
     def apply(self, u, lam_G, gamma, w, out):
         return simplex_step(u, self.radius(lam_G), w, out)

@@ -53,11 +53,6 @@ class WeightedSoftThreshold(Operator):
     def thresholds(self, lam_G, gamma):
         return (np.asarray(lam_G) * gamma).astype(np.asarray(lam_G).dtype)
 
-    def value(self, u, lam_G, gamma):
-        out = np.empty_like(u)
-        self.apply(u, lam_G, gamma, u, out)
-        return out
-
     def apply(self, u, lam_G, gamma, w, out):
         return weighted_soft_threshold_step(u, self.thresholds(lam_G, gamma).astype(u.dtype), w,
                                             out)
