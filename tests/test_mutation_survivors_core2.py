@@ -99,3 +99,92 @@ def test_soft_threshold_wrapper(dtype):
     assert out.dtype == dtype and out is not u
     np.testing.assert_array_equal(out, [1, -1, 0, 0, 0, 0, 0, 0])
     np.testing.assert_array_equal(u, U)                 # the input is not overwritten
+
+
+# kernels/least_squares.py. Mutants in gather_block's index check (`S[a] < 0` -> `<= 0`/`< 1`:
+# index 0 refused; `>= p` -> `> p` and `or` -> `and`: an index outside [0, p) read past H; the
+# returns `False` -> `True` / `True` -> `False`). The caller falls back to numpy's indexing on
+# False, so only the kernel's documented flag (and the out-of-range read) tells them apart.
+# Every gram kernel is also checked here against numpy, compiled in float32 and float64 and as
+# Python: integer X with n = 4 and γ = 1/8, λ2 = 1/2, dγ/dλ2 = -γ² make every value dyadic, so
+# sums in any order are exact; τ = |T(w)_0| is an exact tie.
+
+from ns_implicit.kernels import least_squares as kls
+
+
+def _gram_instance(dtype):
+    X = np.array([[1, 2, 0], [0, 1, -1], [2, 0, 1], [1, -1, 1]], dtype=np.float64)
+    y = np.array([1, -2, 3, 0], dtype=np.float64)
+    H, b = (X.T @ X / 4).astype(dtype), (X.T @ y / 4).astype(dtype)
+    w = np.array([1, 0, -2], dtype=dtype)                 # a zero entry: gram_matvec skips it
+    return H, b, w, dtype(0.5), dtype(0.125), dtype(-1.0 / 64)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_block_flags_indices_outside_the_matrix(dtype):
+    H = np.arange(16, dtype=dtype).reshape(4, 4)
+    H = H + H.T
+    for kernel in _paths(kls.gather_block):
+        S = np.array([3, 0, 2], dtype=np.int64)                # unsorted, including 0 and p - 1
+        out = np.zeros((3, 3), dtype=dtype)
+        assert kernel(H, S, out) is True
+        np.testing.assert_array_equal(out, H[np.ix_(S, S)])
+        for bad in ([0, 4], [-1, 2]):
+            assert kernel(H, np.array(bad, dtype=np.int64), np.zeros((2, 2), dtype)) is False
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("tie_active", [False, True])
+def test_gram_kernels_by_hand(dtype, tie_active):
+    H, b, w, lam2, gamma, dgamma = _gram_instance(dtype)
+    Hw = H @ w
+    g = Hw - b + lam2 * w
+    u = w - gamma * g                                    # T(w) = (1.15625, -0.15625, -1.625)
+    dT = -gamma * w - dgamma * g
+    tau = dtype(abs(u[0]))
+    m = (np.abs(u) > tau) | (tie_active & (np.abs(u) == tau))
+    np.testing.assert_array_equal(m, [tie_active, False, True])
+    v = np.array([2, -1, 4], dtype=dtype)
+    J = np.array([[1, 0], [2, -1], [0, 4]], dtype=dtype)
+    z = m * v
+    for kernel in _paths(kls.gram_matvec):
+        out = np.full(3, 7, dtype=dtype)                 # stale values must be overwritten
+        kernel(H, w, out)
+        np.testing.assert_array_equal(out, Hw)
+    for kernel in _paths(kls.gram_step_jvp):
+        out = np.empty_like(w)
+        kernel(H, v, lam2, gamma, out)
+        np.testing.assert_array_equal(out, v - gamma * (H @ v + lam2 * v))
+    for kernel in _paths(kls.gram_step_value):
+        out = np.empty_like(w)
+        kernel(H, b, w, lam2, gamma, out)
+        np.testing.assert_array_equal(out, u)
+    for kernel in _paths(kls.gram_linearize):
+        value, d = np.empty_like(w), np.empty_like(w)
+        kernel(H, b, w, lam2, gamma, dgamma, value, d)
+        np.testing.assert_array_equal(value, u)
+        np.testing.assert_array_equal(d, dT)
+    for kernel in _paths(kls.gram_soft_threshold_step):
+        out = np.empty_like(w)
+        step, changed = kernel(H, b, w, lam2, gamma, tau, out)
+        new = np.sign(u) * np.maximum(np.abs(u) - tau, 0)
+        np.testing.assert_array_equal(out, new)           # (0, 0, -0.46875): support {0,2} -> {2}
+        assert changed is True
+        # rel: one float64 square root of an exact sum of squares
+        assert step == pytest.approx(float(np.linalg.norm((new - w).astype(np.float64))),
+                                     rel=1e-15)
+    for kernel in _paths(kls.gram_soft_threshold_vjp):
+        out = np.empty_like(w)
+        c_sign, c_T = kernel(H, b, w, lam2, gamma, dgamma, tau, tie_active, v, out)
+        np.testing.assert_array_equal(out, z - gamma * (H @ z + lam2 * z))
+        assert (c_sign, c_T) == (float(np.sum(m * np.sign(u) * v)), float(np.sum(dT * z)))
+    for kernel in _paths(kls.gram_soft_threshold_jvp):
+        out, signed, d = np.empty_like(J), np.empty_like(w), np.empty_like(w)
+        kernel(H, b, w, lam2, gamma, dgamma, tau, tie_active, J, out, signed, d)
+        np.testing.assert_array_equal(out, m[:, None] * (J - gamma * (H @ J + lam2 * J)))
+        np.testing.assert_array_equal(signed, m * np.sign(u))
+        np.testing.assert_array_equal(d, m * dT)
+    for kernel in _paths(kls.support_equal):
+        assert kernel(w, np.array([3, 0, 1], dtype=dtype)) is True
+        assert kernel(w, np.array([3, 1, 1], dtype=dtype)) is False
+        assert kernel(w, np.array([0, 0, 1], dtype=dtype)) is False
