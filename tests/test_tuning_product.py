@@ -67,6 +67,24 @@ def test_an_inner_budget_stops_the_outer_loop_by_name(lasso):
     assert res.value == pytest.approx(lasso.outer_value(res.lam), rel=1e-8)
 
 
+def test_an_undefined_hypergradient_later_stops_the_loop_too(lasso, monkeypatch):
+    import importlib
+
+    from ns_implicit.errors import NotContractiveError
+    from ns_implicit.tuning import objective
+    tune_module = importlib.import_module("ns_implicit.tuning.tune")  # the module, not tune()
+
+    class SingularAtTheSecond(objective.Objective):  # as a singular restricted system would
+        def __call__(self, lam, final=False, quiet=True):
+            if self.evaluations == 1 and not final:
+                raise NotContractiveError("the restricted system is singular")
+            return super().__call__(lam, final, quiet)
+
+    monkeypatch.setattr(tune_module, "Objective", SingularAtTheSecond)
+    res = tune(lasso, optimizer="gd")
+    assert not res.converged and res.n_outer == 1 and "singular" in res.message
+
+
 def test_the_fista_seed_changes_nothing_but_the_work(diabetes):
     X, y = diabetes
     signs = np.where(y > 140, 1.0, -1.0)
