@@ -55,16 +55,16 @@ CONFIGS = {
     "dense-5000x100": dict(n=5000, p=100, density=None),
     "dense-50000x100": dict(n=50_000, p=100, density=None),
     "dense-2000x2000": dict(n=2000, p=2000, density=None),
-    "csr-20000x20000": dict(n=20_000, p=20_000, density=1e-3),
+    "csr-20000x20000": dict(n=20_000, p=20_000, density=1e-3, lam1=0.1),
 }
 QUICK = ("dense-500x100", "dense-5000x100")
 TARGETS = (1e-6, 1e-10)
 
 
-def make_data(n, p, density, seed=0):
+def make_data(n, p, density, seed=0, lam1=0.02):
     """Seeded elastic-net data: Gaussian (or sparse Gaussian, CSR) designs, 5% informative
-    features, noise 0.5; a validation split of n/4 rows; ``λ1 = 0.02 λ1_max``,
-    ``λ2 = 1e-3 λ1_max``."""
+    features, noise 0.5; a validation split of n/4 rows; ``λ1 = lam1·λ1_max`` (0.02 for the
+    dense settings, 0.1 for the sparse one), ``λ2 = 1e-3 λ1_max``."""
     rng = np.random.default_rng(seed)
     n_val = max(n // 4, 10)
     if density is None:
@@ -81,7 +81,7 @@ def make_data(n, p, density, seed=0):
     y = X @ w + 0.5 * rng.standard_normal(n)
     y_val = X_val @ w + 0.5 * rng.standard_normal(n_val)
     lam1_max = float(np.max(np.abs(X.T @ y))) / n
-    lam = np.array([0.02 * lam1_max, 1e-3 * lam1_max])
+    lam = np.array([lam1 * lam1_max, 1e-3 * lam1_max])
     return X, y, X_val, y_val, lam
 
 
