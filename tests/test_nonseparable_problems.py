@@ -142,3 +142,23 @@ def test_nsid_and_sid_reach_exact_with_full_batches(name):
     for method in (ni.nsid, ni.sid):
         g = method(F, w, u, K=3000, J=1, rng=0, steps="const", beta=1.0, gamma=1.0).value
         np.testing.assert_allclose(g, ref, rtol=1e-8, err_msg=method.__name__)
+
+
+@pytest.mark.parametrize("name", ["group-lasso", "simplex", "l1-ball"])
+def test_float32_maps_agree_with_float64(name):
+    """The same data in float32: every method's hypergradient within float32 round-off of the
+    float64 exact one: the float32 tolerance 1e-6 times the restricted system's conditioning
+    ((1 + q)/(1 - q) <= 10 here) gives ~1e-5; rtol 1e-4 leaves a factor 10."""
+    X, y, Xv, yv = data(0)
+    if name == "simplex":
+        y, yv = np.abs(y), np.abs(yv)
+    f32 = [a.astype(np.float32) for a in (X, y, Xv, yv)]
+    build = {"group-lasso": lambda *a: GroupLassoProblem(*a, GROUPS),
+             "simplex": SimplexLeastSquaresProblem, "l1-ball": L1BallLeastSquaresProblem}[name]
+    P64, P32 = build(X, y, Xv, yv), build(*f32)
+    lam = [0.3 * P64.lam1_max] if name == "group-lasso" else [2.0 if name == "simplex" else 3.0]
+    ref = P64.hypergradient(lam, method="exact", tol=1e-13).value
+    for method in ("exact", "aid-cg", "aid-fp", "itd"):
+        res = P32.hypergradient(lam, method=method, tol=1e-6)
+        assert res.value.dtype == np.float32 and res.converged
+        np.testing.assert_allclose(res.value, ref, rtol=1e-4, err_msg=method)
