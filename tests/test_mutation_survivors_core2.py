@@ -7,6 +7,8 @@ compiled (in float32 and float64) and as their Python source (``py_func``), agai
 expectations written with numpy or by hand, never with the kernel under test.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -188,3 +190,37 @@ def test_gram_kernels_by_hand(dtype, tie_active):
         assert kernel(w, np.array([3, 0, 1], dtype=dtype)) is True
         assert kernel(w, np.array([3, 1, 1], dtype=dtype)) is False
         assert kernel(w, np.array([0, 0, 1], dtype=dtype)) is False
+
+
+# methods/nsid.py. Mutants in step_sizes: `K` validated with minimum 1 (K = 0 refused; the
+# public function returns no steps), q's range `0 <= q < 1` -> `0 < q` (q = 0 refused),
+# `q <= 1` (q = 1 divides by zero), `q < 2` (q = 1.5 gives negative steps), γ's check
+# `gamma < 0` -> `< 1` (a valid γ = ½ refused) and `or` -> `and` (γ = -1 or ∞ accepted), and
+# Lemma D.2's test `β(1 - q²) <= 1 + 1e-12` (round-off allowance) -> `<`, `<= 1 + 2e-12`, the
+# value it reports (`β/(1 - q²)`, `β(2 - q²)`, `β(1 + q²)`), and the warning's
+# `stacklevel=3` -> 4 (the StepSizeWarning must point at the caller's line).
+# q = 0 makes the base 2/(1 - q²) = 2: η_k = 2/(2 + k); q = ½, β = 1 give β(1 - q²) = 0.75.
+
+def test_step_sizes_range_of_q_empty_budget_and_warning_location():
+    from ns_implicit.methods.nsid import StepSizeWarning, step_sizes
+    empty = step_sizes(0, 0.5)
+    assert empty.dtype == np.float64 and empty.shape == (0,)
+    np.testing.assert_array_equal(step_sizes(3, 0.0), [2 / 2, 2 / 3, 2 / 4])
+    np.testing.assert_array_equal(step_sizes(2, 0.0, "const"), [1.0, 1.0])
+    np.testing.assert_array_equal(step_sizes(2, 0.0, "const", beta=0.25, gamma=0.5), [0.5, 0.5])
+    for gamma in (-1.0, np.inf):
+        with pytest.raises(ValueError, match="gamma must be finite and >= 0"):
+            step_sizes(2, 0.5, gamma=gamma)
+    for q in (1.0, 1.5, -0.5):
+        with pytest.raises(ValueError, match=r"q must lie in \[0, 1\)"):
+            step_sizes(2, q)
+    with pytest.warns(StepSizeWarning, match=r"beta\*\(1 - q\^2\) = 0.75 <= 1 violates"):
+        step_sizes(1, 0.5, beta=1.0)
+    with pytest.warns(StepSizeWarning, match="Lemma D.2"):
+        step_sizes(1, 0.0, beta=1.0 + 1e-12)              # on the allowance: still a violation
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step_sizes(1, 0.0, beta=1.0 + 2e-12)              # past it: no warning
+    with pytest.warns(StepSizeWarning) as record:
+        step_sizes(2, 0.5, beta_mult=0.25)
+    assert [r.filename for r in record] == [__file__]
