@@ -197,7 +197,8 @@ def test_gram_kernels_by_hand(dtype, tie_active):
 # `q <= 1` (q = 1 divides by zero), `q < 2` (q = 1.5 gives negative steps), γ's check
 # `gamma < 0` -> `< 1` (a valid γ = ½ refused) and `or` -> `and` (γ = -1 or ∞ accepted), and
 # Lemma D.2's test `β(1 - q²) <= 1 + 1e-12` (round-off allowance) -> `<`, `<= 1 + 2e-12`, the
-# value it reports (`β/(1 - q²)`, `β(2 - q²)`, `β(1 + q²)`), and the warning's
+# values it reports (`β/(1 - q²)`, `β(2 - q²)`, `β(1 + q²)`, `β(1 - q/q)`; the bound
+# `1/(1 - q²)` as `2/…`, `1·(…)`, `1/(2 - q²)`, `1/(1 + q²)`), and the warning's
 # `stacklevel=3` -> 4 (the StepSizeWarning must point at the caller's line).
 # q = 0 makes the base 2/(1 - q²) = 2: η_k = 2/(2 + k); q = ½, β = 1 give β(1 - q²) = 0.75.
 
@@ -214,7 +215,8 @@ def test_step_sizes_range_of_q_empty_budget_and_warning_location():
     for q in (1.0, 1.5, -0.5):
         with pytest.raises(ValueError, match=r"q must lie in \[0, 1\)"):
             step_sizes(2, q)
-    with pytest.warns(StepSizeWarning, match=r"beta\*\(1 - q\^2\) = 0.75 <= 1 violates"):
+    with pytest.warns(StepSizeWarning, match=r"beta\*\(1 - q\^2\) = 0.75 <= 1 violates .*"
+                                             r"use beta > 1/\(1 - q\^2\) = 1.33333 \("):
         step_sizes(1, 0.5, beta=1.0)
     with pytest.warns(StepSizeWarning, match="Lemma D.2"):
         step_sizes(1, 0.0, beta=1.0 + 1e-12)              # on the allowance: still a violation
@@ -224,3 +226,35 @@ def test_step_sizes_range_of_q_empty_budget_and_warning_location():
     with pytest.warns(StepSizeWarning) as record:
         step_sizes(2, 0.5, beta_mult=0.25)
     assert [r.filename for r in record] == [__file__]
+
+
+# solvers/fixed_point.py. Mutant: the overflow check after the scaled norm,
+# `not (isfinite(norm) and isfinite(residual))` -> `not (… or …)` (raise only when both are
+# infinite). Φ(w) = -w at w = 10³⁰⁸: the iterate is finite (its scaled norm is 10³⁰⁸) but the
+# step w_1 - w_0 = -2·10³⁰⁸ overflows, so the solver must raise instead of iterating on an
+# infinite residual.
+
+class _FlipMap:
+    """A one-coordinate map at fixed λ, Φ(w) = -w, reporting its step as the fused kernels do."""
+
+    dim, dtype, q = 1, np.dtype(np.float64), 1.0
+
+    def check_point(self, w, name):
+        return np.asarray(w, dtype=np.float64)
+
+    def selection(self, w):
+        raise NotImplementedError
+
+    def advance(self, w, out):
+        out[:] = -w
+        with np.errstate(over="ignore"):
+            return float(np.sqrt(np.sum((out - w) ** 2))), False
+
+
+def test_fixed_point_iteration_raises_when_only_the_step_overflows():
+    from ns_implicit import fixed_point_iteration
+    from ns_implicit.errors import NonFiniteError
+    with pytest.raises(NonFiniteError, match="overflowed at step 1"):
+        fixed_point_iteration(_FlipMap(), [1e308], tol=1e-10, max_iter=3)
+    r = fixed_point_iteration(_FlipMap(), [1.0], tol=0.0, max_iter=2)   # the same map at w = 1
+    assert (r.iterations, r.residual, float(r.w[0])) == (2, 2.0, 1.0)    # relative step 2/1
