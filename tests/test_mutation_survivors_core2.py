@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
+from ns_implicit import fixed_point_iteration
 from ns_implicit.kernels import soft_threshold as kst
 
 DTYPES = [np.float32, np.float64]
@@ -198,7 +199,7 @@ def test_gram_kernels_by_hand(dtype, tie_active):
 # `gamma < 0` -> `< 1` (a valid γ = ½ refused) and `or` -> `and` (γ = -1 or ∞ accepted), and
 # Lemma D.2's test `β(1 - q²) <= 1 + 1e-12` (round-off allowance) -> `<`, `<= 1 + 2e-12`, the
 # values it reports (`β/(1 - q²)`, `β(2 - q²)`, `β(1 + q²)`, `β(1 - q/q)`; the bound
-# `1/(1 - q²)` as `2/…`, `1·(…)`, `1/(2 - q²)`, `1/(1 + q²)`), and the warning's
+# `1/(1 - q²)` as `2/…`, `1·(…)`, `1/(2 - q²)`, `1/(1 + q²)`), η_0 reported as `β·γ`, and the warning's
 # `stacklevel=3` -> 4 (the StepSizeWarning must point at the caller's line).
 # q = 0 makes the base 2/(1 - q²) = 2: η_k = 2/(2 + k); q = ½, β = 1 give β(1 - q²) = 0.75.
 
@@ -223,6 +224,8 @@ def test_step_sizes_range_of_q_empty_budget_and_warning_location():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         step_sizes(1, 0.0, beta=1.0 + 2e-12)              # past it: no warning
+    with pytest.warns(StepSizeWarning, match=r"eta_0 = beta/gamma = 2 > 1"):
+        step_sizes(1, 0.0, "const", beta=1.0, gamma=0.5)
     with pytest.warns(StepSizeWarning) as record:
         step_sizes(2, 0.5, beta_mult=0.25)
     assert [r.filename for r in record] == [__file__]
@@ -258,3 +261,22 @@ def test_fixed_point_iteration_raises_when_only_the_step_overflows():
         fixed_point_iteration(_FlipMap(), [1e308], tol=1e-10, max_iter=3)
     r = fixed_point_iteration(_FlipMap(), [1.0], tol=0.0, max_iter=2)   # the same map at w = 1
     assert (r.iterations, r.residual, float(r.w[0])) == (2, 2.0, 1.0)    # relative step 2/1
+
+
+# methods/nsid.py, the generic loop: `rows = None` (the early stop's step measured on every row
+# of v instead of the selection's rows R, the only ones that enter ĝ). The compiled loop
+# measures it on R (the protocol: it must give the generic loop's v_k[R]); both stop at the same
+# k with the same residual (same batches; the products differ in summation order only).
+
+def test_nsid_generic_loop_stops_on_the_selected_rows():
+    import ns_implicit as ni
+    data = ni.make_sparse_regression(n_samples=200, n_features=10, n_informative=5, seed=0)
+    F = ni.StochasticElasticNetMap(data.X, data.y, 20).at([0.05, 0.01])
+    w = fixed_point_iteration(F.phi, tol=1e-12).w
+    u = np.random.default_rng(0).standard_normal(F.dim)
+    for method in (ni.nsid, ni.sid):
+        fast = method(F, w, u, 5000, rng=3, tol=1e-3, compiled=True)
+        slow = method(F, w, u, 5000, rng=3, tol=1e-3, compiled=False)
+        assert fast.iterations == slow.iterations < 5000
+        # rel: float64 round-off of products summed in another order over ~10² steps
+        assert slow.residual == pytest.approx(fast.residual, rel=1e-8)
