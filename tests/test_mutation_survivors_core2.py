@@ -268,15 +268,34 @@ def test_fixed_point_iteration_raises_when_only_the_step_overflows():
 # measures it on R (the protocol: it must give the generic loop's v_k[R]); both stop at the same
 # k with the same residual (same batches; the products differ in summation order only).
 
-def test_nsid_generic_loop_stops_on_the_selected_rows():
+def _nsid_instance(lam1):
     import ns_implicit as ni
     data = ni.make_sparse_regression(n_samples=200, n_features=10, n_informative=5, seed=0)
-    F = ni.StochasticElasticNetMap(data.X, data.y, 20).at([0.05, 0.01])
+    F = ni.StochasticElasticNetMap(data.X, data.y, 20).at([lam1, 0.01])
     w = fixed_point_iteration(F.phi, tol=1e-12).w
-    u = np.random.default_rng(0).standard_normal(F.dim)
+    return F, w, np.random.default_rng(0).standard_normal(F.dim)
+
+
+def test_nsid_generic_loop_stops_on_the_selected_rows():
+    import ns_implicit as ni
+    F, w, u = _nsid_instance(0.05)
     for method in (ni.nsid, ni.sid):
         fast = method(F, w, u, 5000, rng=3, tol=1e-3, compiled=True)
         slow = method(F, w, u, 5000, rng=3, tol=1e-3, compiled=False)
         assert fast.iterations == slow.iterations < 5000
         # rel: float64 round-off of products summed in another order over ~10² steps
         assert slow.residual == pytest.approx(fast.residual, rel=1e-8)
+
+
+# The generic loop's early-stop guard `tol > 0 and step <= tol` -> `tol >= 0`: without a tol it
+# must run all K steps even when the step is exactly 0. λ1 = 10³ empties every selection
+# (|T(w)| ≪ γλ1), so R = ∅, every step (measured on R) is 0 and ĝ = 0 exactly.
+
+def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
+    import ns_implicit as ni
+    F, w, u = _nsid_instance(1e3)
+    for method in (ni.nsid, ni.sid):
+        for compiled in (True, False):
+            r = method(F, w, u, 5, rng=0, compiled=compiled)
+            assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
+            np.testing.assert_array_equal(r.value, 0.0)
