@@ -28,9 +28,11 @@ Peers (optional: a missing one is reported as such):
 * PyTorch: unrolled ISTA (``γ = 1/(L + λ2)``, ``L`` by 30 power iterations), reverse mode
   through the iterations; the number of iterations is its accuracy knob.
 
-Peak memory: ``--memory`` runs each tool once in a fresh subprocess and reports the growth of
-the peak resident set size (``ru_maxrss``) during the call, above the peak after imports, data
-and a warm-up call (so compilation is excluded for everyone).
+Peak memory: ``--memory`` runs each tool once more in a fresh subprocess (at its knob for the
+strictest target it reached) and reports the peak resident memory during the call above the
+resident memory before it, sampled every 0.2 ms, after imports, the data and a warm-up call
+on a small problem (so compilation is excluded for everyone). ``--memory-from FILE`` measures
+only that, with the knobs of an earlier ``--json FILE``.
 
 Usage::
 
@@ -41,7 +43,6 @@ Usage::
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -334,15 +335,45 @@ def bench_tool(tool, data, ref, repeats, budget_s=60.0):
     return out
 
 
+def _rss_bytes():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_extra(fn, *args):
+    """Peak resident set size above the size before the call (bytes), sampled every 0.2 ms
+    by a thread during the call (``/proc/self/statm``; Linux)."""
+    import gc
+    import threading
+
+    gc.collect()
+    base = _rss_bytes()
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(2e-4)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        fn(*args)
+    finally:
+        done.set()
+        thread.join()
+    peak[0] = max(peak[0], _rss_bytes())
+    return peak[0] - base
+
+
 def measure_memory(tool, config, knob):
-    """Peak RSS growth of a cold call (data and imports excluded): fresh process, one call."""
-    code = ("import sys, json, resource; sys.path.insert(0, %r); import bench_peers as b; "
+    """Peak extra resident memory (MiB) of one call in a fresh process, above the memory after
+    imports, the data and a warm-up call on a small problem (compilation excluded for all)."""
+    code = ("import sys, json; sys.path.insert(0, %r); import bench_peers as b; "
             "data = b.make_data(**b.CONFIGS[%r]); fn = b.TOOLS[%r][0]; knob = %r; "
-            "import ns_implicit, numpy; "
-            "fn(*b.make_data(500, 100, b.CONFIGS[%r]['density']), knob); "
-            "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; fn(*data, knob); "
-            "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-            "print(json.dumps((after - before) / 1024.0))"
+            "d = b.CONFIGS[%r]['density']; fn(*b.make_data(1000, 500, d and 0.02), knob); "
+            "print(json.dumps(b.peak_extra(fn, *data, knob) / 2.0 ** 20))"
             % (os.path.dirname(os.path.abspath(__file__)), config, tool, knob, config))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ), timeout=1800)
@@ -394,6 +425,8 @@ def main(argv=None):
     parser.add_argument("--memory", action="store_true", help="peak memory (subprocesses)")
     parser.add_argument("--weighted", action="store_true",
                         help="also: weighted lasso, p = 10,000 hyperparameters, CSR 20,000 rows")
+    parser.add_argument("--memory-from", default=None, metavar="FILE",
+                        help="only peak memory, with the knobs of an earlier --json FILE")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     names = list(QUICK) if args.quick else list(CONFIGS)
@@ -405,6 +438,20 @@ def main(argv=None):
         if why:
             print(f"# {t}: not available ({why})")
     tools = [t for t in tools if not missing[t]]
+    if args.memory_from:
+        with open(args.memory_from) as fh:
+            earlier = json.load(fh)
+        for name in names:
+            for tool in tools:
+                res = earlier.get(name, {}).get("tools", {}).get(tool, {})
+                knobs = [res[str(t)]["knob"] for t in TARGETS
+                         if isinstance(res.get(str(t)), dict) and "knob" in res[str(t)]]
+                if knobs:
+                    knob = tuple(knobs[-1]) if isinstance(knobs[-1], list) else knobs[-1]
+                    mem = measure_memory(tool, name, knob)
+                    shown = f"{mem:.1f} MiB" if isinstance(mem, float) else mem
+                    print(f"{name:18s} {tool:12s} knob {knob}: peak extra {shown}", flush=True)
+        return earlier
     print(f"# OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}, "
           f"load average {os.getloadavg()[0]:.2f}, repeats {args.repeats}")
     results = {}

@@ -70,10 +70,9 @@ class _Design:
             self.kind = "csc"
             Xc = X.tocsc()
             Xc.sort_indices()
-            self.indptr = Xc.indptr.astype(np.int64)
-            self.indices = Xc.indices.astype(np.int64)
-            self.data = Xc.data
-            self.colsq = np.asarray(Xc.multiply(Xc).sum(axis=0), dtype=np.float64).ravel()
+            self.indptr, self.indices, self.data = Xc.indptr, Xc.indices, Xc.data
+            d = Xc.data.astype(np.float64)
+            self.colsq = np.diff(np.concatenate(([0.0], np.cumsum(d * d)))[Xc.indptr])
         else:
             self.kind = "dense"
             self.Xf = np.asfortranarray(X)

@@ -58,11 +58,12 @@ def rigorous_cap(X):
     """``min(‖X‖_F², ‖X‖_1 ‖X‖_∞) / n >= λ_max(XᵀX/n)`` (docs/theory.md §16.1): one pass over
     ``X``, never below the top eigenvalue (``‖X‖_2² <= ‖X‖_1‖X‖_∞`` and ``<= ‖X‖_F²``)."""
     n = X.shape[0]
-    if sp.issparse(X):
-        A = abs(X)
-        fro = float(A.multiply(A).sum(dtype=np.float64))
-        col = float(np.max(A.sum(axis=0, dtype=np.float64)))
-        row = float(np.max(A.sum(axis=1, dtype=np.float64)))
+    if sp.issparse(X):  # from the stored entries: no copy of the matrix
+        X = X.tocsr()
+        a = np.abs(X.data).astype(np.float64)
+        fro = float(a @ a)
+        col = float(np.max(np.bincount(X.indices, weights=a, minlength=X.shape[1])))
+        row = float(np.max(np.diff(np.concatenate(([0.0], np.cumsum(a)))[X.indptr])))
     else:
         fro, col, row = norm_sums(np.ascontiguousarray(X))
     return min(fro, col * row) * (1.0 + 1e-6) / n  # covers the float64 sums' round-off
