@@ -299,3 +299,56 @@ def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
             r = method(F, w, u, 5, rng=0, compiled=compiled)
             assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
             np.testing.assert_array_equal(r.value, 0.0)
+
+
+# _check_bounded (Lemma D.3(a): ‖v_∞‖ <= ‖u‖/(1 - q); warn past twice that): the bound
+# `‖u‖/(1 - q)` -> `‖u‖(1 - q)`, `/(2 - q)`, `/(1 + q)`; the test `norm > 2·bound` -> `>=`,
+# `3·bound`, `2/bound`. With ‖u‖ = 1 and q = ½ the bound is 2: ‖v[R]‖ = 3 and 4 (the boundary)
+# are quiet, 4 + 2⁻⁴⁰ warns; a NaN in R raises, one outside R does not.
+
+class _Bounded:
+    batch_size, q = 5, 0.5
+
+
+def test_nsid_divergence_check_by_hand():
+    from ns_implicit.errors import NotContractiveError
+    from ns_implicit.methods.nsid import DivergenceWarning, _check_bounded
+    rows = np.array([1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for quiet in (3.0, 4.0):
+            _check_bounded(np.array([np.nan, quiet]), rows, 1.0, _Bounded())
+    with pytest.warns(DivergenceWarning, match="Lemma D.3"):
+        _check_bounded(np.array([0.0, 4.0 + 2.0 ** -40]), rows, 1.0, _Bounded())
+    with pytest.raises(NotContractiveError, match="non-finite"):
+        _check_bounded(np.array([0.0, np.inf]), rows, 1.0, _Bounded())
+
+
+# The generic loop's early stop `step <= tol` -> `<` (equality), and the DivergenceWarning's
+# `stacklevel=4` -> 5 (it must point at the caller of nsid). ‖u‖ = ½: tol·‖u‖ is exact, so a run
+# given tol = its own residual after k steps (a new minimum of the step; the runs share their
+# batches and step sizes, so the first k steps are the same) stops at exactly k.
+
+def test_nsid_stops_when_the_step_equals_the_tolerance():
+    import ns_implicit as ni
+    F, w, _ = _nsid_instance(0.05)
+    u = np.zeros(F.dim)
+    u[0] = 0.5
+    steps = [ni.nsid(F, w, u, k, J=10, rng=5, compiled=False).residual for k in range(1, 13)]
+    k = 1 + max(i for i in range(12) if steps[i] < min(steps[:i], default=np.inf))
+    assert k > 2
+    # the generic loop (the compiled one sums in another order: its k-th step differs by round-off)
+    r = ni.nsid(F, w, u, 1000, J=10, rng=5, tol=steps[k - 1], compiled=False)
+    assert (r.iterations, r.residual, r.converged) == (k, steps[k - 1], True)
+
+
+def test_nsid_divergence_warning_points_at_the_caller():
+    import ns_implicit as ni
+    from ns_implicit.methods.nsid import DivergenceWarning
+    d = ni.make_sparse_regression(n_samples=500, n_features=100, seed=3)
+    F = ni.StochasticElasticNetMap(d.X, d.y, 1).at([0.02, 0.002])   # expanding minibatch maps
+    w = np.zeros(F.dim)
+    u = np.ones(F.dim)
+    with pytest.warns(DivergenceWarning) as record:
+        ni.nsid(F, w, u, 30, rng=0, steps="const", beta=1.0, gamma=1.0)
+    assert [r.filename for r in record if r.category is DivergenceWarning] == [__file__]
