@@ -20,6 +20,7 @@ QUICKEST = {
                            "--n-poison", "20", "--repeats", "1"],
     "check_bounds.py": ["--instances", "4", "--iters", "20", "--workers", "1", "--out", "{out}"],
     "bench_weighted_lasso.py": ["--n", "50", "--p", "200", "--repeats", "1"],
+    "bench_peers.py": ["--quick", "--repeats", "1", "--tools", "ns_implicit"],
     "claims.py": [],
     "tie_conventions.py": [],
     "nsid_rates.py": ["--seeds", "2"],
