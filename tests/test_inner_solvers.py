@@ -184,3 +184,16 @@ def test_the_coordinate_descent_point_itself_is_a_fixed_point(sparse):
         _Design(phi.T.step).run(w, lam_j, float(phi.T.lam2), nonneg, 1e-13, 100_000)
         one = ni.fixed_point_iteration(phi, w, tol=0.0, max_iter=1)
         assert one.residual <= 1e-9, (name, one.residual)
+
+
+def test_the_paper_step_at_lam2_zero_names_the_exact_spectrum():
+    # n > p with p > 128: spectrum="auto" takes the bound (μ' = 0, only a lower bound), so the
+    # paper's step 2/(L̂ + μ' + 2λ2) at λ2 = 0 is not averaged; the refusal names the way out.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 140))
+    y = X[:, 0] + 0.1 * rng.standard_normal(300)
+    problem = ni.ElasticNetProblem(X, y, X, y)
+    with pytest.raises(ni.errors.NotContractiveError, match="spectrum='exact'"):
+        problem.hypergradient([0.1 * problem.lam1_max, 0.0])
+    exact = ni.ElasticNetProblem(X, y, X, y, spectrum="exact")
+    assert np.all(np.isfinite(exact.hypergradient([0.1 * exact.lam1_max, 0.0]).value))

@@ -318,6 +318,9 @@ class LeastSquaresStepAt:
             else:
                 fix = ("use lam2 > 0 (the data term is not strongly convex: mu = 0), or "
                        "step='lipschitz' for the lasso")
+                if not step.spectrum_exact and step.n > step.p:
+                    fix += (", or spectrum='exact' (mu = 0 is only a lower bound under "
+                            "spectrum='bound', docs/theory.md §16.1)")
             raise NotContractiveError(
                 f"the least-squares step is not a contraction at lam2={lam2}: q = {self.q:.6g} "
                 f">= 1 (L = {step.L:.6g}, mu = {step.mu:.6g}, step = {gamma:.6g}); {fix}.")
