@@ -287,18 +287,24 @@ def test_nsid_generic_loop_stops_on_the_selected_rows():
         assert slow.residual == pytest.approx(fast.residual, rel=1e-8)
 
 
-# The generic loop's early-stop guard `tol > 0 and step <= tol` -> `tol >= 0`: without a tol it
-# must run all K steps even when the step is exactly 0. λ1 = 10³ empties every selection
-# (|T(w)| ≪ γλ1), so R = ∅, every step (measured on R) is 0 and ĝ = 0 exactly.
+# The generic loop's early-stop guard `tol > 0 and step <= tol` -> `tol >= 0`: without a tol (or
+# with tol = 0, which `strict=True` would refuse) it must run all K steps even when the step is
+# exactly 0. λ1 = 10³ empties every selection (|T(w)| ≪ γλ1), so R = ∅, every step (measured
+# on R) is 0 and ĝ = 0 exactly. Also nsid's StepSizeWarning `stacklevel=4` -> 5 (location).
 
 def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
     import ns_implicit as ni
     F, w, u = _nsid_instance(1e3)
     for method in (ni.nsid, ni.sid):
         for compiled in (True, False):
-            r = method(F, w, u, 5, rng=0, compiled=compiled)
-            assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
-            np.testing.assert_array_equal(r.value, 0.0)
+            for tol in (None, 0.0):
+                r = method(F, w, u, 5, rng=0, compiled=compiled, tol=tol)
+                assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
+                np.testing.assert_array_equal(r.value, 0.0)
+    from ns_implicit.methods.nsid import StepSizeWarning
+    with pytest.warns(StepSizeWarning) as record:
+        ni.nsid(F, w, u, 2, rng=0, beta_mult=0.25)
+    assert [r.filename for r in record] == [__file__]
 
 
 # _check_bounded (Lemma D.3(a): ‖v_∞‖ <= ‖u‖/(1 - q); warn past twice that): the bound
