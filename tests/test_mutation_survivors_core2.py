@@ -264,7 +264,8 @@ def test_fixed_point_iteration_raises_when_only_the_step_overflows():
 
 
 # methods/nsid.py, the generic loop: `rows = None` (the early stop's step measured on every row
-# of v instead of the selection's rows R, the only ones that enter ĝ). The compiled loop
+# of v instead of the selection's rows R, the only ones that enter ĝ), and `converged` true
+# whenever the K steps ran (`tol == 0 or k == K`) although tol was not met. The compiled loop
 # measures it on R (the protocol: it must give the generic loop's v_k[R]); both stop at the same
 # k with the same residual (same batches; the products differ in summation order only).
 
@@ -285,12 +286,15 @@ def test_nsid_generic_loop_stops_on_the_selected_rows():
         assert fast.iterations == slow.iterations < 5000
         # rel: float64 round-off of products summed in another order over ~10² steps
         assert slow.residual == pytest.approx(fast.residual, rel=1e-8)
+        short = method(F, w, u, 5, rng=3, tol=1e-3, compiled=False)   # budget spent first
+        assert (short.iterations, short.converged) == (5, False)
 
 
 # The generic loop's early-stop guard `tol > 0 and step <= tol` -> `tol >= 0`: without a tol (or
 # with tol = 0, which `strict=True` would refuse) it must run all K steps even when the step is
 # exactly 0. λ1 = 10³ empties every selection (|T(w)| ≪ γλ1), so R = ∅, every step (measured
-# on R) is 0 and ĝ = 0 exactly. Also nsid's StepSizeWarning `stacklevel=4` -> 5 (location).
+# on R) is 0 and ĝ = 0 exactly. Also nsid's StepSizeWarning `stacklevel=4` -> 5 (location),
+# the record's label (`"XXnsidXX"`, `"XXsidXX"`) and the residual at u = 0 (`u_norm >= 0`: 0/0).
 
 def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
     import ns_implicit as ni
@@ -300,7 +304,10 @@ def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
             for tol in (None, 0.0):
                 r = method(F, w, u, 5, rng=0, compiled=compiled, tol=tol)
                 assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
+                assert r.method == method.__name__
                 np.testing.assert_array_equal(r.value, 0.0)
+        r = method(F, w, np.zeros(F.dim), 3, rng=0)        # u = 0: the absolute step, 0
+        assert (r.iterations, r.residual, r.converged) == (3, 0.0, True)
     from ns_implicit.methods.nsid import StepSizeWarning
     with pytest.warns(StepSizeWarning) as record:
         ni.nsid(F, w, u, 2, rng=0, beta_mult=0.25)
