@@ -157,9 +157,15 @@ def _sparse_update(indptr, indices, data, r, w, j, colsq, lam, lam2, inv_n, nonn
     a = colsq[j] * inv_n + lam2
     if a <= 0.0:
         return 0.0
-    s = 0.0
-    for k in range(indptr[j], indptr[j + 1]):
-        s += data[k] * r[indices[k]]
+    lo, hi = indptr[j], indptr[j + 1]
+    s0 = s1 = 0.0  # two independent chains of gathers
+    m = lo + (hi - lo) // 2 * 2
+    for k in range(lo, m, 2):
+        s0 += data[k] * r[indices[k]]
+        s1 += data[k + 1] * r[indices[k + 1]]
+    for k in range(m, hi):
+        s0 += data[k] * r[indices[k]]
+    s = s0 + s1
     old = w[j]
     new = _prox(old - (-s * inv_n + lam2 * old) / a, lam[j] / a, nonneg)
     d = new - old
