@@ -1,6 +1,6 @@
 """scikit-learn estimators tuned by hypergradients (ns_implicit.tuning.estimators): on diabetes
 they reproduce a plain ``tune`` on the same folds, their refit equals scikit-learn's own solver
-at the tuned regularisation, and they pass ``check_estimator`` (``-m slow``: ~25 s, and ~100 s
+at the tuned regularisation, and they pass ``check_estimator`` (``-m slow``: ~25 s, and ~1 min
 for ``SparseLogisticRegressionHO``, whose fast test is in tests/test_tuning_product.py)."""
 
 import numpy as np

@@ -150,6 +150,15 @@ def test_sparse_logistic_classifier_fits_predicts_and_scores():
     assert set(est.predict(X)) <= set(est.classes_)
     assert est.score(X, labels) > 0.9  # a linear classifier on breast cancer (~0.95)
     assert est.converged_ and est.n_iter_ == len(est.history_) and est.alpha_ > 0
+    # the same computation as a plain tune on scikit-learn's StratifiedKFold(3) folds
+    from sklearn.model_selection import StratifiedKFold
+    Xs, ys = X[::3], np.where(labels[::3] == "malignant", 1.0, -1.0)
+    folds = [ni.SparseLogisticProblem(Xs[tr], ys[tr], Xs[va], ys[va], lam2=1e-4,
+                                      fit_intercept=True)
+             for tr, va in StratifiedKFold(3).split(Xs, ys)]
+    lam0 = [0.1 * np.mean([f.lam1_max for f in folds])]
+    plain = tune(None, lam0, folds=folds, tol=1e-8, inner_iters=10_000, accelerate=True)
+    assert est.alpha_ == plain.lam[0] and est.n_iter_ == plain.n_outer
     proba = est.predict_proba(X[:5])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-15)
     with pytest.raises(ValueError, match="Only binary classification is supported"):
