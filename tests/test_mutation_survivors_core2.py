@@ -294,7 +294,8 @@ def test_nsid_generic_loop_stops_on_the_selected_rows():
 # with tol = 0, which `strict=True` would refuse) it must run all K steps even when the step is
 # exactly 0. λ1 = 10³ empties every selection (|T(w)| ≪ γλ1), so R = ∅, every step (measured
 # on R) is 0 and ĝ = 0 exactly. Also nsid's StepSizeWarning `stacklevel=4` -> 5 (location),
-# the record's label (`"XXnsidXX"`, `"XXsidXX"`) and the residual at u = 0 (`u_norm >= 0`: 0/0).
+# the record's label (`"XXnsidXX"`, `"XXsidXX"`), the default `history=False` -> True, and the
+# residual at u = 0 (`u_norm >= 0`: 0/0).
 
 def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
     import ns_implicit as ni
@@ -304,7 +305,7 @@ def test_nsid_runs_all_K_steps_without_tol_on_an_empty_selection():
             for tol in (None, 0.0):
                 r = method(F, w, u, 5, rng=0, compiled=compiled, tol=tol)
                 assert (r.iterations, r.converged, r.support_size) == (5, True, 0)
-                assert r.method == method.__name__
+                assert r.method == method.__name__ and r.history is None   # not asked for
                 np.testing.assert_array_equal(r.value, 0.0)
         r = method(F, w, np.zeros(F.dim), 3, rng=0)        # u = 0: the absolute step, 0
         assert (r.iterations, r.residual, r.converged) == (3, 0.0, True)
