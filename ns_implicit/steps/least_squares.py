@@ -292,6 +292,18 @@ class LeastSquaresStep(RidgeWeight):
         return LeastSquaresLinearization(self, w, self.ridge(lam_T))
 
 
+def _short_step(step, gamma, lam2):
+    """``γ(L + λ2) < 2`` (the step keeps ``T`` averaged), decided by the step rule where the
+    product sits on the boundary: ``1/(L + λ2)`` always is; the paper's ``2/(L + μ + 2λ2)`` is
+    iff ``μ + λ2 > 0`` (at ``μ + λ2 = 0`` the product is exactly 2, and comparing its rounded
+    value with 2 would depend on the last bit of ``L``); a fixed step is compared."""
+    if step.fixed_step is not None:
+        return gamma * (step.L + lam2) < 2.0
+    if step.step_rule == "lipschitz":
+        return True
+    return step.mu + lam2 > 0.0 and gamma * (step.L + lam2) < 2.0
+
+
 class LeastSquaresStepAt:
     """``T(·, λ2)`` at one ``λ2``: step size, contraction factor, evaluation, linearization."""
 
@@ -307,7 +319,7 @@ class LeastSquaresStepAt:
         gamma, dgamma = step.step_size(lam2)
         #: nonexpansive and averaged, not contractive: γ(L + λ2) < 2 and μ + λ2 = 0, or a
         #: μ + λ2 so small that q rounds to 1 (a centred square design: μ ~ 1e-17) (§15.6)
-        self.averaged = (gamma * (step.L + lam2) < 2.0
+        self.averaged = (_short_step(step, gamma, lam2)
                          and (step.mu + lam2 == 0.0 or not self.q < 1.0))
         if self.averaged:
             self.q = 1.0
