@@ -31,6 +31,13 @@ def group_lasso(X, y, X_val, y_val, groups, lam1):
     ``H_S w_S - b_S + λ1 ω_g w_g/‖w_g‖ = 0`` ⇒ ``(H_SS + λ1 D) dw_S = -(ω_g w_g/‖w_g‖)_S``
     with ``D = blockdiag(ω_g (I - ŵŵᵀ)/‖w_g‖)``."""
     w, H = _group_ista(X, y, groups, lam1)
+    # a group on its threshold may come out of ISTA at ‖w_g‖ ~ 1e-16: its direction is noise,
+    # so groups below 1e-9 of the largest are taken as inactive (the other vertex at a kink)
+    norms = {g: np.linalg.norm(w[groups == g]) for g in np.unique(groups)}
+    top = max(norms.values())
+    for g, r in norms.items():
+        if r <= 1e-9 * top:
+            w[groups == g] = 0.0
     S = np.flatnonzero(w)
     D = np.zeros((len(S), len(S)))
     rhs = np.zeros(len(S))
