@@ -135,3 +135,9 @@ def test_sklearn_conversion_checks(alpha, l1_ratio, match):
         ni.from_sklearn(alpha, l1_ratio)
     lam = ni.from_sklearn(0.3, 0.25)
     assert ni.to_sklearn(lam) == pytest.approx((0.3, 0.25))
+
+
+def test_to_sklearn_refuses_an_alpha_that_overflows():
+    """Found by the fuzzer: (8.99e307, 8.99e307) gave alpha = inf (and l1_ratio = 0)."""
+    with pytest.raises(ValueError, match="overflows float64"):
+        ni.to_sklearn([8.988465674311579e307, 8.98846567431158e307])

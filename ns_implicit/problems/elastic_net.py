@@ -39,6 +39,9 @@ def to_sklearn(lam):
     """``(alpha, l1_ratio)`` for ``λ = (λ1, λ2)``; ``l1_ratio = 0`` when both are zero."""
     lam1, lam2 = check_hyperparameters(lam, np.float64)
     alpha = lam1 + lam2
+    if not np.isfinite(alpha):
+        raise ValueError(f"alpha = lam1 + lam2 overflows float64 (lam = ({lam1:g}, {lam2:g})); "
+                         "scikit-learn's parameters cannot represent it: rescale the problem.")
     return alpha, (lam1 / alpha if alpha > 0 else 0.0)
 
 
