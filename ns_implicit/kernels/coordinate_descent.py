@@ -33,6 +33,22 @@ def _prox(z, thr, nonneg):
 
 
 @njit
+def _gram_update(H, grad, w, j, lam, lam2, nonneg):
+    """One coordinate of the Gram form (``grad = H w - b`` kept up to date); returns ``δ``."""
+    a = H[j, j] + lam2
+    if a <= 0.0:
+        return 0.0
+    old = w[j]
+    new = _prox(old - (grad[j] + lam2 * old) / a, lam[j] / a, nonneg)
+    d = new - old
+    if d != 0.0:
+        w[j] = new
+        for i in range(grad.shape[0]):
+            grad[i] += H[j, i] * d
+    return d
+
+
+@njit
 def cd_gram(H, b, w, grad, lam, lam2, nonneg, eps, max_sweeps):
     """Coordinate descent on the Gram form: ``grad = H w - b`` on entry, kept up to date.
 
@@ -47,17 +63,8 @@ def cd_gram(H, b, w, grad, lam, lam2, nonneg, eps, max_sweeps):
         # one full sweep
         sq = 0.0
         for j in range(p):
-            a = H[j, j] + lam2
-            if a <= 0.0:
-                continue
-            old = w[j]
-            new = _prox(old - (grad[j] + lam2 * old) / a, lam[j] / a, nonneg)
-            d = new - old
-            if d != 0.0:
-                w[j] = new
-                sq += d * d
-                for i in range(p):
-                    grad[i] += H[j, i] * d
+            d = _gram_update(H, grad, w, j, lam, lam2, nonneg)
+            sq += d * d
         sweeps += 1
         last = np.sqrt(sq)
         if last <= eps:
@@ -71,18 +78,8 @@ def cd_gram(H, b, w, grad, lam, lam2, nonneg, eps, max_sweeps):
         while sweeps < max_sweeps:
             sq = 0.0
             for t in range(k):
-                j = active[t]
-                a = H[j, j] + lam2
-                if a <= 0.0:
-                    continue
-                old = w[j]
-                new = _prox(old - (grad[j] + lam2 * old) / a, lam[j] / a, nonneg)
-                d = new - old
-                if d != 0.0:
-                    w[j] = new
-                    sq += d * d
-                    for i in range(p):
-                        grad[i] += H[j, i] * d
+                d = _gram_update(H, grad, w, active[t], lam, lam2, nonneg)
+                sq += d * d
             sweeps += 1
             if np.sqrt(sq) <= 0.1 * eps:
                 break
