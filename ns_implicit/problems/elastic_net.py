@@ -38,7 +38,8 @@ def from_sklearn(alpha, l1_ratio):
 def to_sklearn(lam):
     """``(alpha, l1_ratio)`` for ``λ = (λ1, λ2)``; ``l1_ratio = 0`` when both are zero."""
     lam1, lam2 = check_hyperparameters(lam, np.float64)
-    alpha = lam1 + lam2
+    with np.errstate(over="ignore"):  # an overflow is refused below, by name
+        alpha = lam1 + lam2
     if not np.isfinite(alpha):
         raise ValueError(f"alpha = lam1 + lam2 overflows float64 (lam = ({lam1:g}, {lam2:g})); "
                          "scikit-learn's parameters cannot represent it: rescale the problem.")
