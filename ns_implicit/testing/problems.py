@@ -185,51 +185,24 @@ def build_problem_instance(name, seed, kink="none"):
                            expected, int(seed), groups=groups)
 
 
-def _block_gaps(bundle, lam, w):
-    """``(‖u_g‖ - τ_g)/τ_g`` per group (``inf`` for unpenalised groups)."""
-    phi = bundle.map.at(lam)
-    G = phi.G
-    tau = G.thresholds(phi.lam_G, phi.gamma)
-    r = G.group_norms(np.asarray(phi.inner_point(w), dtype=np.float64))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(tau > 0, (r - tau) / tau, np.inf)
-
-
 def _group_kink_instance(bundle, lam, arrays, groups, seed, kink, rng):
     """The first block kink below ``lam`` (a group entering), or a point near it."""
-    from scipy.optimize import brentq
-
     from ns_implicit.methods.exact import exact
+    from ns_implicit.theory.group_instances import block_gaps, entering_block_kink
+    from ns_implicit.theory.instances import DegenerateKinkError
     from ns_implicit.theory.sets import implicit_jacobians
 
-    lam1 = float(lam[0])
-    cache = {lam1: bundle.solve([lam1], tol=1e-15, max_iter=1_000_000).w}
-    inactive = _block_gaps(bundle, [lam1], cache[lam1]) < 0
-    if not inactive.any():
+    try:
+        lam_k, w, _ = entering_block_kink(bundle.map, float(lam[0]))
+    except DegenerateKinkError:
         return None
-
-    def solve(l):
-        if l not in cache:
-            w0 = cache[min(cache, key=lambda k: abs(k - l))]
-            cache[l] = bundle.solve([l], w0=w0, tol=1e-15, max_iter=1_000_000).w
-        return cache[l]
-
-    def f(l):
-        return float(np.max(_block_gaps(bundle, [l], solve(l))[inactive]))
-
-    hi, lo = lam1, lam1
-    while f(lo) < 0:
-        hi, lo = lo, lo * 0.7
-        if lo < 1e-3 * lam1:
-            return None
-    lam_k = brentq(f, lo, hi, xtol=1e-15 * hi, rtol=4 * np.finfo(float).eps, maxiter=200)
     if kink == "near":
         offset = np.exp(rng.uniform(*np.log(NEAR_KINK_OFFSET)))
         lam_k *= 1.0 + (offset if rng.random() < 0.5 else -offset)
-    w = solve(lam_k)
+        w = bundle.solve([lam_k], w0=w, tol=1e-15, max_iter=1_000_000).w
     lam = np.array([lam_k])
     phi = bundle.map.at(lam)
-    gaps = np.abs(_block_gaps(bundle, lam, w))
+    gaps = np.abs(block_gaps(bundle.map, lam, w))
     tied = np.flatnonzero(gaps <= KINK_TIE_TOL)
     if kink == "exact" and (len(tied) != 1 or np.sum(gaps < 1e3 * KINK_TIE_TOL) != 1):
         return None  # not one clean tie

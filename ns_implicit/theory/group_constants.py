@@ -53,7 +53,7 @@ def group_lasso_constants(phi, w_star, *, visited=(), cap=MAX_SELECTIONS, tie_to
     lam1, lam2 = (float(v) for v in phi.lam)
     gamma, dgamma = T.step_size(lam2)
     q = float(phi.q)
-    lin = T.at(phi.lam_T).linearize(w_star)
+    lin = phi.T.linearize(w_star)  # the step at λ_T, built with the map
     u = np.asarray(lin.value, dtype=np.float64)
     r = G.group_norms(u)
     tau = G.thresholds(phi.lam_G, phi.gamma, phi.dtype).astype(np.float64)

@@ -36,17 +36,18 @@ def _solve(phi, w0=None):
     return fixed_point_iteration(phi, w0=w0, tol=1e-15, max_iter=1_000_000).w
 
 
-def _gaps(gmap, lam, w):
-    """``(‖u_g‖ - τ_g)/τ_g`` per group at ``w`` for ``λ``."""
+def block_gaps(gmap, lam, w):
+    """``(‖u_g‖ - τ_g)/τ_g`` per group at ``w`` for ``λ`` (``inf`` for an unpenalised group)."""
     phi = gmap.at(lam)
     u = np.asarray(phi.inner_point(w), dtype=np.float64)
     tau = phi.G.thresholds(phi.lam_G, phi.gamma)
-    return (phi.G.group_norms(u) - tau) / tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tau > 0, (phi.G.group_norms(u) - tau) / tau, np.inf)
 
 
 def _instance(gmap, lam, w, kind, tie_tol, seed):
     phi = gmap.at(lam)
-    gaps = np.abs(_gaps(gmap, lam, w))
+    gaps = np.abs(block_gaps(gmap, lam, w))
     ties = np.flatnonzero(gaps <= tie_tol) if tie_tol > 0 else np.flatnonzero(gaps == 0)
     gap = float(np.max(gaps[ties])) if len(ties) else 0.0
     return Instance(gmap, phi, np.asarray(phi.lam, dtype=np.float64), w, kind, tie_tol,
@@ -60,23 +61,28 @@ def lam1_max(gmap):
     return float(np.max(norms / G.weights))
 
 
-def group_kink_instance(gmap, lam1, lam2, *, seed=None, tie_tol=GROUP_KINK_TIE_TOL):
-    """The instance at the first block kink at or below ``lam1`` where a group inactive at
-    ``lam1`` enters (see the module docstring). Raises :class:`DegenerateKinkError` when no
-    group enters down to ``lam1/1000``, when the tie is not within ``tie_tol`` or when another
-    group comes within ``1e3 · tie_tol`` of its threshold."""
+def entering_block_kink(gmap, lam1, rest=()):
+    """``(λ1_k, w(λ1_k), inactive)``: the first ``λ1_k <= lam1`` at which a group inactive at
+    ``lam1`` (the mask ``inactive``) reaches its threshold, ``λ = (λ1, *rest)`` — bracketing by
+    factors of 0.7, then Brent's method on the largest relative gap of those groups, each
+    evaluation a warm-started solve to round-off (module docstring). Raises
+    :class:`DegenerateKinkError` when every group is active or none enters above ``lam1/1000``."""
     from scipy.optimize import brentq
 
-    w_hi = _solve(gmap.at([lam1, lam2]))
-    inactive = _gaps(gmap, [lam1, lam2], w_hi) < 0
+    rest = list(rest)
+    cache = {lam1: _solve(gmap.at([lam1] + rest))}
+    inactive = block_gaps(gmap, [lam1] + rest, cache[lam1]) < 0
     if not inactive.any():
         raise DegenerateKinkError(f"every group is active at lam1={lam1:.6g}: no entry below.")
-    cache = {lam1: w_hi}
+
+    def solve(lam):
+        if lam not in cache:
+            cache[lam] = _solve(gmap.at([lam] + rest),
+                                w0=cache[min(cache, key=lambda k: abs(k - lam))])
+        return cache[lam]
 
     def f(lam):
-        w = _solve(gmap.at([lam, lam2]), w0=cache[min(cache, key=lambda k: abs(k - lam))])
-        cache[lam] = w
-        return float(np.max(_gaps(gmap, [lam, lam2], w)[inactive]))
+        return float(np.max(block_gaps(gmap, [lam] + rest, solve(lam))[inactive]))
 
     hi, lo = lam1, lam1
     while f(lo) < 0:
@@ -85,9 +91,16 @@ def group_kink_instance(gmap, lam1, lam2, *, seed=None, tie_tol=GROUP_KINK_TIE_T
             raise DegenerateKinkError(f"no group enters between lam1={lam1:.6g} and "
                                       f"{lo:.3g}; pick another lam1 or seed.")
     lam_k = brentq(f, lo, hi, xtol=1e-15 * hi, rtol=4 * np.finfo(float).eps, maxiter=200)
-    f(lam_k)
-    w = cache[lam_k]
-    gaps = np.abs(_gaps(gmap, [lam_k, lam2], w))
+    return lam_k, solve(lam_k), inactive
+
+
+def group_kink_instance(gmap, lam1, lam2, *, seed=None, tie_tol=GROUP_KINK_TIE_TOL):
+    """The instance at the first block kink at or below ``lam1`` where a group inactive at
+    ``lam1`` enters (:func:`entering_block_kink`). Raises :class:`DegenerateKinkError` as it
+    does, when the tie is not within ``tie_tol`` or when another group comes within
+    ``1e3 · tie_tol`` of its threshold."""
+    lam_k, w, inactive = entering_block_kink(gmap, lam1, (lam2,))
+    gaps = np.abs(block_gaps(gmap, [lam_k, lam2], w))
     j = int(np.argmin(np.where(inactive, gaps, np.inf)))
     if gaps[j] > tie_tol:
         raise DegenerateKinkError(f"the block kink at lam1={lam_k:.6g} has relative tie gap "

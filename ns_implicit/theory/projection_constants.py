@@ -63,9 +63,8 @@ def projection_constants(phi, w_star, *, visited=(), cap=MAX_SELECTIONS, tie_tol
         L_Phi = max(L_Phi, max(_b_norm(s, 1, phi.dtype) for s in selections(phi, w, cap)))
     q_support = max(s.active_block_norm() for s in star)
     residual = float(np.linalg.norm(phi(w_star).astype(np.float64) - w_star))
-    T = phi.parent.T
     return ElasticNetConstants(q=q, L_Phi=L_Phi, nu1=0.0, nu2=0.0, R=float(R),
-                               gamma=float(T.step_size(float(T.ridge(phi.lam_T)))[0]),
+                               gamma=float(phi.gamma),
                                tau=float(theta), margin=float(margin),
                                ties=tuple(int(i) for i in ties), q_support=float(q_support),
                                fixed_point_residual=residual)
