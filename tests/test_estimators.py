@@ -27,8 +27,8 @@ def test_lasso_ho_reproduces_tune_and_scikit_learns_refit(diabetes):
 
     X, y = diabetes
     est = LassoHO(cv=5).fit(X, y)
-    folds = cross_validation_problems(lambda *a: ni.LassoProblem(*a, fit_intercept=True),
-                                      X, y, 5)
+    folds = cross_validation_problems(
+        lambda *a, gram="auto": ni.LassoProblem(*a, fit_intercept=True, gram=gram), X, y, 5)
     plain = tune(None, folds=folds)
     assert est.alpha_ == plain.lam[0] and est.n_iter_ == plain.n_outer  # the same computation
     ref = Lasso(alpha=est.alpha_, tol=1e-14, max_iter=10**6).fit(X, y)

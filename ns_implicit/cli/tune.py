@@ -30,6 +30,8 @@ from ns_implicit.cli.problems import DEFAULTS, PROBLEMS, REGRESSION, build, defa
 NAME = "tune"
 HELP = "Tune a problem's hyperparameters by hypergradient descent (validation split or k-fold CV)."
 TUNABLE = tuple(k for k, v in PROBLEMS.items() if v.keys == REGRESSION)
+#: the least-squares bundles, whose folds take a shared Gram matrix (ns_implicit.tuning.folds)
+GRAM_PROBLEMS = ("lasso", "elastic-net", "weighted-lasso", "nonneg-lasso")
 
 
 def add_arguments(p):
@@ -116,9 +118,16 @@ def _bundles(args):
         keys = ("X", "y")
         arrays = (default_arrays(args.problem, dtype) if args.data is None
                   else read_npz(args.data, keys, dtype))
-        folds = cross_validation_problems(
-            lambda *split: build(args.problem, dict(zip(REGRESSION, split)), args.fit_intercept),
-            arrays["X"], arrays["y"], args.cv)
+
+        def make(*split, gram="auto"):  # least squares: the folds may share Gram matrices
+            return build(args.problem, dict(zip(REGRESSION, split)), args.fit_intercept,
+                         {"gram": gram})
+
+        def make_other(*split):
+            return build(args.problem, dict(zip(REGRESSION, split)), args.fit_intercept)
+
+        folds = cross_validation_problems(make if args.problem in GRAM_PROBLEMS else make_other,
+                                          arrays["X"], arrays["y"], args.cv)
         problem = None
     else:
         arrays = (default_arrays(args.problem, dtype) if args.data is None

@@ -84,6 +84,18 @@ def _centre(X, y, X_val, y_val, fit_intercept):
     return X - x_mean, y - y_mean, X_val - x_mean, y_val - y_mean, x_mean, y_mean
 
 
+def _centred_gram(gram, x_mean, fit_intercept):
+    """``gram`` for the step: a given ``XᵀX/n`` of the design as passed becomes that of the
+    centred design, ``XᵀX/n - x̄x̄ᵀ`` (docs/theory.md §16.5), or ``True`` (form it from the
+    centred ``X``) when ``‖x̄‖²`` exceeds the trace of the result, where the subtraction would
+    cancel more digits than it keeps."""
+    if not (fit_intercept and isinstance(gram, np.ndarray) and gram.ndim == 2
+            and gram.shape == (x_mean.shape[0],) * 2):
+        return gram
+    centred = gram - np.outer(x_mean, x_mean)
+    return centred if float(x_mean @ x_mean) <= float(np.trace(centred)) else True
+
+
 class ElasticNetProblem(BilevelProblem):
     """Training data, validation data and the ISTA map, bundled.
 
@@ -92,6 +104,9 @@ class ElasticNetProblem(BilevelProblem):
     X, y : training split; X_val, y_val : validation split.
     step, gram, tie_active, spectrum : passed to
         :class:`~ns_implicit.maps.elastic_net.ElasticNetMap` (``spectrum``: docs/theory.md §16.1).
+        ``gram`` may be the precomputed ``XᵀX/n`` of the ``X`` given here (before any
+        centring, docs/theory.md §16.5), as :func:`~ns_implicit.tuning.cross_validation_problems`
+        passes to a factory that takes ``gram``.
     fit_intercept : bool (default False, the paper's model)
         Fit an unpenalised intercept ``β0``. For a squared loss this is exactly the problem on
         data centred by the *training* means ``x̄, ȳ`` (``∂/∂β0 = 0`` gives
@@ -107,6 +122,7 @@ class ElasticNetProblem(BilevelProblem):
         X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
                                                                   fit_intercept)
         self.fit_intercept = bool(fit_intercept)
+        gram = _centred_gram(gram, self.X_offset, self.fit_intercept)
         try:
             self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active,
                                       spectrum=spectrum)

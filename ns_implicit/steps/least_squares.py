@@ -137,6 +137,48 @@ def certified_upper_bound(X, H, *, steps=_LANCZOS_STEPS, runs=_LANCZOS_RUNS,
     return min(cap, theta / (1.0 - root_eps ** 2)), theta
 
 
+def gram_pays(n, p, sparse, spectrum):
+    """Whether ``gram="auto"`` forms ``H = XᵀX/n`` (docs/theory.md §16.1): a dense ``X`` with
+    ``2p <= n`` under the ``bound`` spectrum, ``p <= n`` under ``exact``."""
+    if sparse:
+        return False
+    return p <= n if spectrum == "exact" else 2 * p <= n
+
+
+def checked_gram(X, H, n):
+    """A precomputed Gram matrix ``H = XᵀX/n`` of ``X`` (``gram=`` an array; docs/theory.md
+    §16.5), symmetrised, in ``X``'s dtype.
+
+    One product with a seeded random probe ``v`` must agree with ``Xᵀ(Xv)/n`` within
+    ``8 γ_n ‖X‖_F² ‖v‖ / n`` (``γ_n = nε/(1 - nε)``): the componentwise round-off bound
+    ``|fl(XᵀX) - XᵀX| <= γ_n |X|ᵀ|X|`` of the given ``H`` and of the probe's two products,
+    doubled, each at most ``γ_n ‖X‖_F²``. A Gram matrix of other data (another fold, the
+    uncentred design) fails it by orders of magnitude."""
+    p = X.shape[1]
+    if not isinstance(H, np.ndarray) or H.ndim != 2 or H.shape != (p, p):
+        raise ValueError(f"gram must be \"auto\", True, False or the ({p}, {p}) array X^T X / n; "
+                         f"got {type(H).__name__}{getattr(H, 'shape', '')}.")
+    if not np.issubdtype(H.dtype, np.floating) or not np.all(np.isfinite(H)):
+        raise ValueError(f"gram must be a finite real (p, p) array X^T X / n; got dtype "
+                         f"{H.dtype} with non-real or non-finite entries.")
+    H = np.ascontiguousarray(0.5 * (H + H.T), dtype=X.dtype)
+    eps = float(np.finfo(X.dtype).eps)
+    gamma_n = n * eps / max(1.0 - n * eps, 1e-300)
+    if sp.issparse(X):
+        fro = float(np.sum(np.asarray(X.data, dtype=np.float64) ** 2))
+    else:
+        fro = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
+    v = np.random.default_rng(0).standard_normal(p).astype(X.dtype)
+    direct = np.asarray(X.T @ (X @ v), dtype=np.float64).ravel() / n
+    gap = float(np.linalg.norm(np.asarray(H, dtype=np.float64) @ v - direct))
+    allowed = 8.0 * gamma_n * fro / n * float(np.linalg.norm(v))
+    if not gap <= allowed:
+        raise ValueError(f"gram is not X^T X / n of this X: a random probe differs by {gap:.3g} "
+                         f"(round-off allows {allowed:.3g}); pass the Gram matrix of the design "
+                         "given (after any centring), or gram=\"auto\" to form it.")
+    return H
+
+
 def _spectrum(X, H, rule):
     """``(L, μ, exact)`` by ``rule`` (docs/theory.md §16.1): ``exact`` the extreme eigenvalues;
     ``bound`` the certified upper bound and ``μ = 0`` (exact when ``p > n``, a valid lower
@@ -163,9 +205,11 @@ class LeastSquaresStep(RidgeWeight):
         through). A float: a fixed step, which must satisfy ``0 < γ < 2/(L + λ2)``.
         ``"lipschitz"``: ``γ(λ2) = 1/(L + λ2)`` (derivative ``-γ²``), the step that keeps the
         map averaged when ``μ + λ2 = 0`` (the lasso with ``p > n``, docs/theory.md §15.6).
-    gram : "auto", True or False
+    gram : "auto", True, False or a (p, p) array
         Use the Gram matrix ``H = XᵀX/n`` (``auto``: X dense and ``2p <= n``, where forming
-        ``H`` pays; with the exact spectrum: X dense and ``p <= n``).
+        ``H`` pays; with the exact spectrum: X dense and ``p <= n``). An array: ``H`` itself,
+        precomputed (cross-validation folds share their row blocks' products,
+        docs/theory.md §16.5); checked against ``X`` by a random probe (:func:`checked_gram`).
     spectrum : "auto", "exact" or "bound" (docs/theory.md §16.1)
         ``exact``: the extreme eigenvalues ``L, μ`` of ``H`` (the paper reproductions).
         ``bound``: a certified upper bound ``L̂ >= L`` from a few Lanczos steps, and
@@ -193,12 +237,15 @@ class LeastSquaresStep(RidgeWeight):
                              f"got {spectrum!r}.")
         if spectrum == "auto":  # small p: the exact spectrum is cheaper than Lanczos
             spectrum = "exact" if p <= _AUTO_EXACT_MAX else "bound"
-        if gram == "auto":
-            wide = p <= n if spectrum == "exact" else 2 * p <= n
-            gram = wide and not sp.issparse(X)
+        precomputed = checked_gram(X, gram, n) if isinstance(gram, np.ndarray) else None
+        if isinstance(gram, str) and gram == "auto":
+            gram = gram_pays(n, p, sp.issparse(X), spectrum)
         self.X, self.y, self.n, self.p = X, y, n, p
         self.dtype = X.dtype
-        if gram:
+        if precomputed is not None:
+            self.H = precomputed
+            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
+        elif gram:
             H = X.T @ X
             H = (H.toarray() if sp.issparse(H) else np.asarray(H)) / n
             # Exactly symmetric (a no-op when the product already is): the Gram kernel

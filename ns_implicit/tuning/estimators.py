@@ -46,8 +46,8 @@ class _HypergradientCV(RegressorMixin, BaseEstimator):
         self.max_seconds = max_seconds
         self.tol = tol
 
-    def _make(self, X, y, X_val, y_val):
-        return self._problem(X, y, X_val, y_val, fit_intercept=self.fit_intercept)
+    def _make(self, X, y, X_val, y_val, gram="auto"):
+        return self._problem(X, y, X_val, y_val, fit_intercept=self.fit_intercept, gram=gram)
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)

@@ -26,8 +26,8 @@ import numpy as np
 
 from ns_implicit.errors import NotContractiveError
 from ns_implicit._validation import as_float_array, check_positive_float, check_positive_int
-from ns_implicit.tuning.objective import (CrossValidatedObjective, InnerSolveError, Objective,
-                                          kfold)
+from ns_implicit.tuning.folds import cross_validation_problems  # noqa: F401 (re-exported)
+from ns_implicit.tuning.objective import CrossValidatedObjective, InnerSolveError, Objective
 from ns_implicit.tuning.optimizers import OPTIMIZERS, adam, gradient_descent, lbfgs
 
 
@@ -48,13 +48,6 @@ class TuneResult:
 
 class _Budget(Exception):
     pass
-
-
-def cross_validation_problems(make_problem, X, y, cv):
-    """The ``cv`` fold bundles ``make_problem(X_train, y_train, X_val, y_val)`` of
-    ``KFold(cv)`` without shuffling (contiguous folds, as scikit-learn's default)."""
-    cv = check_positive_int(cv, "cv", minimum=2)
-    return [make_problem(X[tr], y[tr], X[va], y[va]) for tr, va in kfold(X.shape[0], cv)]
 
 
 def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100,
