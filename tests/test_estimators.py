@@ -75,3 +75,23 @@ def test_check_estimator(estimator):
     failed = [(r["check_name"], str(r["exception"])[:300]) for r in results
               if r["status"] == "failed"]
     assert not failed, failed
+
+
+@pytest.mark.parametrize("Est", [LassoHO, ElasticNetHO])
+def test_regressors_stop_on_an_inner_solve_out_of_budget(diabetes, Est):
+    """``inner_iters=2``: no evaluation converges, so the tuning stops at the start
+    (``0.1 λ1_max``) with a ConvergenceWarning naming the budget, and the final solve warns
+    too; the fitted model stays finite. (Mutant: dropping either warning fails this.)"""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = diabetes
+    with pytest.warns(ConvergenceWarning) as record:
+        est = Est(cv=3, inner_iters=2).fit(X, y)
+    messages = [str(r.message) for r in record if r.category is ConvergenceWarning]
+    assert any(m.startswith("stopped at the start") and "inner_iters=2" in m for m in messages)
+    assert any("final solve" in m for m in messages)
+    assert not est.converged_ and est.message_.startswith("stopped at the start")
+    assert est.n_iter_ == 0 and np.all(np.isfinite(est.coef_))
+    start = 0.1 * np.mean([f.lam1_max for f in cross_validation_problems(
+        lambda *a: Est._problem(*a, fit_intercept=True), X, y, 3)])
+    assert np.allclose(est.alpha_, start) if Est is LassoHO else np.allclose(est.lam_, start)

@@ -38,35 +38,52 @@ class _HypergradientCV(RegressorMixin, BaseEstimator):
     """Shared ``fit`` / ``predict`` (subclasses set ``_problem`` and ``_fitted``)."""
 
     def __init__(self, cv=5, optimizer="lbfgs", fit_intercept=True, max_outer=100,
-                 max_seconds=None, tol=1e-10):
+                 max_seconds=None, tol=1e-10, inner_iters=100_000):
         self.cv = cv
         self.optimizer = optimizer
         self.fit_intercept = fit_intercept
         self.max_outer = max_outer
         self.max_seconds = max_seconds
         self.tol = tol
+        self.inner_iters = inner_iters
 
     def _make(self, X, y, X_val, y_val, gram="auto"):
         return self._problem(X, y, X_val, y_val, fit_intercept=self.fit_intercept, gram=gram)
 
     def fit(self, X, y):
+        """Tune on ``KFold(cv)``, then solve on all rows. An inner solve out of its budget
+        (``inner_iters``) stops the tuning at the best ``λ`` evaluated before (the start,
+        ``0.1 λ1_max``, when it is the first) with a ``ConvergenceWarning``; so does a final
+        solve that does not converge."""
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         _check_cv(self.cv, X.shape[0])
         full = self._make(X, y, X, y)
-        lam = None
         if full.lam1_max > 0:
             folds = cross_validation_problems(self._make, X, y, self.cv)
-            if min(f.lam1_max for f in folds) > 0:
-                res = tune(None, folds=folds, optimizer=self.optimizer, tol=self.tol,
-                           max_outer=self.max_outer, max_seconds=self.max_seconds)
+        if full.lam1_max > 0 and min(f.lam1_max for f in folds) > 0:
+            lam = np.full(full.map.n_hyper, 0.1 * float(np.mean([f.lam1_max for f in folds])))
+            self.n_iter_, self.history_ = 0, []
+            try:
+                res = tune(None, lam, folds=folds, optimizer=self.optimizer, tol=self.tol,
+                           max_outer=self.max_outer, max_seconds=self.max_seconds,
+                           inner_iters=self.inner_iters)
+            except InnerSolveError as err:
+                self.converged_, self.message_ = False, f"stopped at the start: {err}"
+            else:
                 lam, self.n_iter_, self.history_ = res.lam, res.n_outer, res.history
                 self.converged_, self.message_ = res.converged, res.message
-        if lam is None:  # y constant (after centring) or X zero: the solution is 0 for any λ
+            if not self.converged_ and "did not converge" in self.message_:
+                warnings.warn(self.message_, ConvergenceWarning, stacklevel=2)
+        else:  # y constant (after centring) or X zero: the solution is 0 for any λ
             lam = np.full(full.map.n_hyper, 1.0)
             self.n_iter_, self.history_, self.converged_ = 0, [], True
             self.message_ = "the data determine no coefficient (lam1_max = 0)"
-        w = full.solve(lam, tol=self.tol, max_iter=1_000_000).w
-        self.coef_, self.intercept_ = w, full.intercept(w)
+        sol = full.solve(lam, tol=self.tol, max_iter=self.inner_iters)
+        if not sol.converged:
+            warnings.warn(f"the final solve did not converge within inner_iters="
+                          f"{self.inner_iters} (relative step {sol.residual:.3g} > tol="
+                          f"{self.tol:g}); raise inner_iters.", ConvergenceWarning, stacklevel=2)
+        self.coef_, self.intercept_ = sol.w, full.intercept(sol.w)
         self._fitted(lam)
         return self
 
