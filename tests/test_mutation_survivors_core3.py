@@ -6,8 +6,12 @@ steps), so values, counts and flags are asserted as equalities.
 """
 
 import numpy as np
+import pytest
+import scipy.sparse.linalg as spla
 
-from ns_implicit.operators import WeightedSoftThreshold
+import ns_implicit as ni
+from ns_implicit.operators import SoftThreshold, WeightedSoftThreshold
+from ns_implicit.steps import LeastSquaresStep
 
 
 # operators/weighted_soft_threshold.py. Mutants: `ties(tie_tol=0.0)` default -> 1.0; the
@@ -44,3 +48,54 @@ def test_weighted_soft_threshold_ties_and_vertices_by_hand():
         assert gg == -float(np.sum(m * sign * v * lam))
         masks.add(tuple(m[:3]))
     assert len(masks) == 8
+
+
+# methods/aid_gmres.py. Mutants: `RESTART = 21`; `aid_gmres(iters=1000)` -> 1001; the iteration
+# counter (`count[0] - 1`, a callback that counts nothing); the convergence flag of a GMRES call
+# (`info != 0`, `info == 1`) and `if last and done` (the remainder of the budget after the full
+# restart cycles skipped or run after convergence); the record's label; `residual <= tol` -> `<`.
+# The instance: H = XᵀX/n = diag(s²) with s geometric from 1 to 1e-2, λ = (1e-8, 1e-4): the
+# paper's step gives q = 0.9996 and every coordinate is active at w, so (I - Aᵀ) has a spread
+# spectrum in [1 - q, 1 + q] and restarted GMRES is far from converged after 40 iterations.
+
+def _gmres_instance(p=30):
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.standard_normal((p, p)))
+    X = Q * np.geomspace(1.0, 1e-2, p) * np.sqrt(p)
+    phi = ni.CompositeMap(SoftThreshold(), LeastSquaresStep(X, rng.standard_normal(p))).at(
+        np.array([1e-8, 1e-4]))
+    w, u = rng.standard_normal(p), rng.standard_normal(p)
+    assert len(phi.selection(w).rows) == p
+    return phi, w, u / np.linalg.norm(u)
+
+
+def test_aid_gmres_budget_restarts_and_iteration_count():
+    """The budget counts GMRES iterations: iters = 20, 21, 25, 40 run exactly that many (the
+    count is the record's ``iterations``), the default budget is 1000 at an unreachable tol,
+    and the restart length is 20: the 21-iteration value is GMRES(20) followed by one restarted
+    step, computed here with SciPy directly (GMRES(21) without a restart gives a hypergradient
+    that differs by 41 % in an entry)."""
+    phi, w, u = _gmres_instance()
+    for iters in (20, 21, 25, 40):
+        r = ni.aid_gmres(phi, w, u, iters=iters, tol=1e-14)
+        assert (r.method, r.iterations, r.converged) == ("aid-gmres", iters, False)
+        assert r.residual > 1e-3
+    r = ni.aid_gmres(phi, w, u, tol=1e-20)  # below float64's reach: the budget is spent
+    assert (r.iterations, r.converged) == (1000, False)
+    sel = phi.selection(w)
+    op = spla.LinearOperator((30, 30), matvec=lambda v: v - sel.AT(v), dtype=np.float64)
+    v, _ = spla.gmres(op, u, x0=np.zeros(30), rtol=1e-14, atol=0.0, restart=20, maxiter=1)
+    v, _ = spla.gmres(op, u, x0=v, rtol=1e-14, atol=0.0, restart=1, maxiter=1)
+    r21 = ni.aid_gmres(phi, w, u, iters=21, tol=1e-14)
+    # the same SciPy calls on the same floats (u has unit norm: no rescaling); round-off only
+    np.testing.assert_allclose(r21.value, sel.BT(v), rtol=1e-10, atol=1e-14)
+    assert r21.residual == pytest.approx(np.linalg.norm(op.matvec(v) - u), rel=1e-8)
+
+
+def test_aid_gmres_zero_rhs_is_solved_exactly_at_tol_zero():
+    """u = 0: v = 0 with no GMRES call, residual exactly 0, so ``converged = residual <= tol``
+    holds at tol = 0 (the ``<`` mutant reports False)."""
+    phi, w, _ = _gmres_instance()
+    r = ni.aid_gmres(phi, w, np.zeros(30), tol=0.0)
+    assert (r.method, r.iterations, r.residual, r.converged) == ("aid-gmres", 0, 0.0, True)
+    assert not np.any(r.value)
