@@ -99,3 +99,112 @@ def test_aid_gmres_zero_rhs_is_solved_exactly_at_tol_zero():
     r = ni.aid_gmres(phi, w, np.zeros(30), tol=0.0)
     assert (r.method, r.iterations, r.residual, r.converged) == ("aid-gmres", 0, 0.0, True)
     assert not np.any(r.value)
+
+
+# kernels/minibatch.py. Mutants: `has_offset = offset.shape[0] > 1` (y ignored for a one-row
+# dataset) and `has_weights = weights.shape[0] > 1` (the counts ignored for one distinct row);
+# the weights of the last block of four rows read at `min(t + 1, b + 1)` (past the end: an
+# IndexError in the Python kernels, an out-of-bounds read compiled), `min(t + 1, b - 2)` and
+# `min(t + 3, b - 2)` (the neighbouring row's count); the empty "no offset"/"all outputs" slices
+# taken as `X[1, :0]`, `batches[1, :0]` (IndexError in the Python kernels for one row, one
+# batch); the early stop `tol > 0` -> `tol >= 0` and `step <= tol` -> `step < tol`.
+# The kernels run compiled and as their Python source (``py_func``: the path of
+# NS_IMPLICIT_PURE_PYTHON), on integer data with dyadic steps: sums are exact.
+
+def _paths(kernel):
+    """The compiled kernel and its Python source (one function when Numba is switched off)."""
+    return [kernel] + ([kernel.py_func] if hasattr(kernel, "py_func") else [])
+
+
+def test_minibatch_kernels_on_one_row_and_on_every_last_block():
+    from ns_implicit.kernels import minibatch as mb
+
+    X1, y1 = np.array([[1.0, 2.0, -1.0]]), np.array([3.0])
+    w = np.array([1.0, 0.0, -1.0])
+    one = np.array([0], dtype=np.int64)
+    for grad in _paths(mb.minibatch_gradient):      # x (x·w - y) = -x
+        out = np.empty(3)
+        grad(X1, y1, one, w, out)
+        np.testing.assert_array_equal(out, [-1.0, -2.0, 1.0])
+    for hv in _paths(mb.minibatch_hessian_vector):  # x (x·w) = 2x
+        out = np.empty(3)
+        hv(X1, one, w, out)
+        np.testing.assert_array_equal(out, [2.0, 4.0, -2.0])
+    three = np.array([3], dtype=np.int64)            # one distinct row, counted 3 times: the mean
+    for grad in _paths(mb.counted_gradient):
+        out = np.empty(3)
+        grad(X1, y1, one, three, w, out)
+        np.testing.assert_array_equal(out, [-1.0, -2.0, 1.0])
+    for hv in _paths(mb.counted_hessian_vector):
+        out = np.empty(3)
+        hv(X1, one, three, w, out)
+        np.testing.assert_array_equal(out, [2.0, 4.0, -2.0])
+    # 4, 5, 6 distinct rows with distinct counts: the last block of four holds 4, 1, 2 rows
+    X = np.arange(1.0, 19.0).reshape(6, 3) % 5 - 2.0
+    y = np.array([1.0, -2.0, 3.0, 0.0, 2.0, -1.0])
+    for b in (4, 5, 6):
+        rows = np.arange(b, dtype=np.int64)
+        counts = np.arange(1, b + 1, dtype=np.int64)
+        Xm, ym = np.repeat(X[:b], counts, axis=0), np.repeat(y[:b], counts)
+        g_ref = Xm.T @ (Xm @ w - ym) / counts.sum()
+        h_ref = Xm.T @ (Xm @ w) / counts.sum()
+        for grad in _paths(mb.counted_gradient):
+            out = np.empty(3)
+            grad(X, y, rows, counts, w, out)
+            np.testing.assert_allclose(out, g_ref, rtol=1e-15, atol=1e-15)  # integer sums
+        for hv in _paths(mb.counted_hessian_vector):
+            out = np.empty(3)
+            hv(X, rows, counts, w, out)
+            np.testing.assert_allclose(out, h_ref, rtol=1e-15, atol=1e-15)
+        for product in _paths(mb._gram_product):  # Σ c_t (<x_t, w> - y_t) x_t, not averaged
+            acc = np.zeros(3)
+            product(X, rows, w, np.flatnonzero(w), y, counts, rows[:0], acc)
+            np.testing.assert_array_equal(acc, Xm.T @ (Xm @ w - ym))
+
+
+def test_stochastic_linear_system_one_row_one_batch_by_hand():
+    """n = 1, one batch of one row, γ = ¼, λ2 = ½, τ = ½, η = ½, v_0 = (1, 1, 2),
+    u = (½, ¼, −1). SID's selection at T̂(w) = (1.125, 0.5, −1.125) is m = (1, 0, 1) (a tie at
+    coordinate 1, inactive); z = m ⊙ v_0 = (1, 0, 2), <x, z> = −1, so
+    v_1 = ½ v_0 + ½ (z − ¼(−x + ½ z) + u) = (1.3125, 0.875, 1.25) and the step on m is
+    ‖(0.3125, −0.75)‖ = 0.8125. NSID with the frozen m updates the active coordinates only."""
+    from ns_implicit.kernels import minibatch as mb
+
+    X, y = np.array([[1.0, 2.0, -1.0]]), np.array([3.0])
+    w, u = np.array([1.0, 0.0, -1.0]), np.array([0.5, 0.25, -1.0])
+    batches, etas = np.zeros((1, 1), dtype=np.int64), np.array([0.5])
+    for kernel in _paths(mb.stochastic_linear_system):
+        for sid, v_ref in ((True, [1.3125, 0.875, 1.25]), (False, [1.3125, 1.0, 1.25])):
+            mask = np.array([1.0, 0.0, 1.0]) if not sid else np.zeros(3)
+            v, record = np.array([1.0, 1.0, 2.0]), np.empty((1, 3))
+            k, step = kernel(X, y, batches, w, mask, u, 0.25, 0.5, 0.5, False, sid, etas, 0.0,
+                             v, record)
+            assert (k, step) == (1, 0.8125)
+            np.testing.assert_array_equal(v, v_ref)
+            np.testing.assert_array_equal(record[0], v_ref)
+
+
+def test_stochastic_linear_system_stopping_rule():
+    """tol = 0 never stops early, even on exactly zero steps (an empty frozen mask); tol equal
+    to the step of iteration k (read from a tol = 0 run: the same floats) stops exactly at k,
+    for k = 2, 4, 6 where that step is below every earlier one (the steps alternate with the two
+    batches; the ``<`` mutant goes on to the next smaller step)."""
+    from ns_implicit.kernels import minibatch as mb
+
+    X = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0], [2.0, -1.0]])
+    y = np.array([1.0, 2.0, -1.0, 0.5])
+    w, u = np.zeros(2), np.array([1.0, -0.5])
+    batches = np.array([[0, 1], [2, 3]] * 5, dtype=np.int64)
+    etas = np.full(10, 0.5)
+    no_record = np.empty((0, 2))
+    for kernel in _paths(mb.stochastic_linear_system):
+        def run(mask, K, tol):
+            v = np.zeros(2)
+            k, step = kernel(X, y, batches[:K], w, mask, u, 0.125, 0.25, 0.0, False, False,
+                             etas[:K], tol, v, no_record)
+            return k, step
+        assert run(np.zeros(2), 10, 0.0) == (10, 0.0)
+        steps = [run(np.ones(2), K, 0.0)[1] for K in range(1, 11)]
+        for K in (2, 4, 6):
+            assert steps[K - 1] < min(steps[:K - 1])
+            assert run(np.ones(2), 10, steps[K - 1]) == (K, steps[K - 1])
