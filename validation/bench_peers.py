@@ -136,7 +136,7 @@ def _ns_knobs(config):
     """Groups of knobs of equal accuracy: the faster method of a group that reaches the
     target is timed."""
     return [[(m, t) for m in ("exact", "aid-cg")]
-            for t in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
+            for t in (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12, 1e-13)]
 
 
 _JAX_CACHE = {}
