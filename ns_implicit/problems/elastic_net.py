@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from ns_implicit._validation import as_float_array, check_hyperparameters
+from ns_implicit._validation import as_float_array, check_hyperparameters, checked
 from ns_implicit.errors import NonFiniteError
 from ns_implicit.maps.composite import CompositeMap
 from ns_implicit.maps.elastic_net import ElasticNetMap, LassoMap
@@ -47,11 +47,16 @@ def to_sklearn(lam):
 
 
 def _check_scale(X, name):
-    """``XᵀX`` must not overflow the dtype (it did: LinAlgError from the spectrum estimate)."""
-    X = as_float_array(X, name, ndim=2, allow_sparse=True)
+    """``X`` as a float array, finite, and such that ``XᵀX`` does not overflow the dtype (it
+    did: LinAlgError from the spectrum estimate). Its largest and smallest entries are also the
+    finite test (NaN and ±inf propagate into them): two passes over ``X``."""
+    with checked(X):
+        X = as_float_array(X, name, ndim=2, allow_sparse=True)
     data = X.data if hasattr(X, "tocsr") and not isinstance(X, np.ndarray) else X
     # max(max, -min): two reductions without the temporary |data| (a copy of X)
     peak = max(float(data.max()), -float(data.min())) if data.size else 0.0
+    if not np.isfinite(peak):
+        raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
     big = float(np.finfo(X.dtype).max)
     # ‖XᵀX‖ <= n·p·max|X|² (the Gram entries and the power iteration's products)
     if peak > 0 and np.log(peak) * 2 + np.log(max(X.shape[0], 1)) + np.log(max(X.shape[1], 1)) \
@@ -59,6 +64,7 @@ def _check_scale(X, name):
         raise NonFiniteError(
             f"{name} is too large for {X.dtype}: max|{name}| = {peak:.3g}, so {name}^T {name} "
             f"overflows (> {big:.3g}); rescale (standardise) the data, or use float64.")
+    return X
 
 
 def _centre(X, y, X_val, y_val, fit_intercept):
@@ -117,20 +123,22 @@ class ElasticNetProblem(BilevelProblem):
 
     def __init__(self, X, y, X_val, y_val, *, step="paper", gram="auto", tie_active=False,
                  fit_intercept=False, spectrum="auto"):
-        _check_scale(X, "X")
-        _check_scale(X_val, "X_val")
-        X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
-                                                                  fit_intercept)
+        X, X_val = _check_scale(X, "X"), _check_scale(X_val, "X_val")
+        with checked(X, X_val):  # checked once, here; so are their centred copies
+            X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
+                                                                      fit_intercept)
         self.fit_intercept = bool(fit_intercept)
         gram = _centred_gram(gram, self.X_offset, self.fit_intercept)
-        try:
-            self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active,
-                                      spectrum=spectrum)
-        except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
-            raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
-                                 "X is too large or ill-scaled for its dtype; rescale "
-                                 "(standardise) X.") from exc
-        self.outer = ValidationMSE(X_val, y_val, n_hyper=self.map.n_hyper, dtype=self.map.dtype)
+        with checked(X, X_val):
+            try:
+                self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active,
+                                          spectrum=spectrum)
+            except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
+                raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
+                                     "X is too large or ill-scaled for its dtype; rescale "
+                                     "(standardise) X.") from exc
+            self.outer = ValidationMSE(X_val, y_val, n_hyper=self.map.n_hyper,
+                                       dtype=self.map.dtype)
         if self.outer.X_val.shape[1] != self.map.dim:
             raise ValueError(f"X_val must have the same number of columns as X: "
                              f"{self.outer.X_val.shape[1]} != {self.map.dim}.")

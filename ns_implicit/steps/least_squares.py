@@ -145,6 +145,21 @@ def gram_pays(n, p, sparse, spectrum):
     return p <= n if spectrum == "exact" else 2 * p <= n
 
 
+def gram_matrix(X):
+    """``XᵀX`` (not divided by ``n``), exactly symmetric. A dense ``X`` goes through BLAS
+    ``syrk``, which forms one triangle (half of a general product's operations), mirrored; a
+    sparse one through its sparse product."""
+    if sp.issparse(X):
+        G = X.T @ X
+        G = G.toarray() if sp.issparse(G) else np.asarray(G)
+        return 0.5 * (G + G.T)
+    from scipy.linalg.blas import get_blas_funcs
+
+    Xt = X.T if X.flags.c_contiguous else np.asfortranarray(X).T  # (p, n) in Fortran order
+    upper = get_blas_funcs("syrk", (Xt,))(1.0, Xt, trans=0, lower=0)
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
 def checked_gram(X, H, n):
     """A precomputed Gram matrix ``H = XᵀX/n`` of ``X`` (``gram=`` an array; docs/theory.md
     §16.5), symmetrised, in ``X``'s dtype.
@@ -246,12 +261,8 @@ class LeastSquaresStep(RidgeWeight):
             self.H = precomputed
             self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         elif gram:
-            H = X.T @ X
-            H = (H.toarray() if sp.issparse(H) else np.asarray(H)) / n
-            # Exactly symmetric (a no-op when the product already is): the Gram kernel
-            # reads row j of H as column j.
-            H = 0.5 * (H + H.T)
-            self.H = np.ascontiguousarray(H, dtype=self.dtype)
+            # exactly symmetric: the Gram kernel reads row j of H as column j
+            self.H = np.ascontiguousarray(gram_matrix(X) / n, dtype=self.dtype)
             self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         else:
             self.H = None

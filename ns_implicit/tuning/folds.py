@@ -12,7 +12,7 @@ import inspect
 import numpy as np
 
 from ns_implicit._validation import check_positive_int
-from ns_implicit.steps.least_squares import gram_pays
+from ns_implicit.steps.least_squares import gram_matrix, gram_pays
 from ns_implicit.tuning.objective import kfold
 
 
@@ -27,7 +27,7 @@ def _takes_gram(make_problem):
 def fold_grams(X, splits):
     """``XᵀX/n`` of every training split of ``splits`` (contiguous validation blocks that
     cover the rows), from the blocks' products ``X_jᵀX_j``."""
-    blocks = [X[va].T @ X[va] for _, va in splits]
+    blocks = [gram_matrix(X[va]) for _, va in splits]
     for k, (train, _) in enumerate(splits):
         H = np.zeros_like(blocks[0])
         for j, G in enumerate(blocks):
