@@ -135,3 +135,22 @@ def test_tuning_on_shared_folds_reaches_the_same_lambda():
             for make in (lambda *a, gram="auto": _lasso(*a, gram=gram), lambda *a: _lasso(*a))]
     np.testing.assert_allclose(runs[0].lam, runs[1].lam, rtol=1e-6)
     assert runs[0].n_outer == runs[1].n_outer
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided", "sparse"])
+def test_gram_matrix_is_exactly_symmetric_and_equals_the_product(dtype, layout):
+    """``gram_matrix`` (BLAS syrk: one triangle, mirrored) against numpy's general product,
+    within the round-off bound of two Gram computations."""
+    from ns_implicit.steps.least_squares import gram_matrix
+
+    X = np.random.default_rng(5).standard_normal((80, 12)).astype(dtype)
+    ref = X.astype(np.float64).T @ X.astype(np.float64)
+    design = {"C": X, "F": np.asfortranarray(X), "strided": np.repeat(X, 2, axis=1)[:, ::2],
+              "sparse": sp.csc_matrix(X)}[layout]
+    G = gram_matrix(design)
+    assert G.shape == (12, 12) and G.dtype == dtype
+    np.testing.assert_array_equal(G, G.T)
+    eps = np.finfo(dtype).eps
+    bound = 2 * 80 * eps / (1 - 80 * eps) * float(np.sum(X.astype(np.float64) ** 2))
+    assert np.abs(G - ref).max() <= bound
