@@ -7,11 +7,14 @@ steps), so values, counts and flags are asserted as equalities.
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 import ns_implicit as ni
+from ns_implicit.errors import NotContractiveError
 from ns_implicit.operators import SoftThreshold, WeightedSoftThreshold
 from ns_implicit.steps import LeastSquaresStep
+from ns_implicit.steps import least_squares as ls
 
 
 # operators/weighted_soft_threshold.py. Mutants: `ties(tie_tol=0.0)` default -> 1.0; the
@@ -208,3 +211,215 @@ def test_stochastic_linear_system_stopping_rule():
         for K in (2, 4, 6):
             assert steps[K - 1] < min(steps[:K - 1])
             assert run(np.ones(2), 10, steps[K - 1]) == (K, steps[K - 1])
+
+
+# steps/least_squares.py. The certified Lanczos bound (`lanczos_top`, `certified_upper_bound`),
+# the rigorous cap, the spectrum paths of `_extreme_eigenvalues`, `gram_pays`, `checked_gram`'s
+# tolerance, the `spectrum="auto"` and `gram="auto"` defaults, and the step's derivatives on the
+# matrix-free and sparse paths (mutant IDs in REPORT.md part 4).
+
+
+def _krylov_top(H, q0, k):
+    """The top Ritz value of H on span{q0, H q0, …, H^{k-1} q0} (QR of the Krylov matrix)."""
+    K = np.empty((len(q0), k))
+    x = q0.copy()
+    for j in range(k):
+        K[:, j] = x
+        x = H @ x
+    Q, _ = np.linalg.qr(K)
+    return np.linalg.eigvalsh(Q.T @ H @ Q)[-1]
+
+
+def _starts(seed, runs, dim):
+    """The documented starts: uniformly random unit vectors, one row per run."""
+    q = np.random.default_rng(seed).standard_normal((runs, dim))
+    return q / np.linalg.norm(q, axis=1)[:, None]
+
+
+def test_lanczos_top_is_the_largest_top_ritz_value_of_the_krylov_spaces():
+    """θ = the largest, over the runs, top eigenvalue of H on each run's Krylov space
+    (computed here by QR, 5 steps: rtol 1e-12 is round-off); exhausted with m = dim after dim
+    steps (θ = 12 exactly up to round-off) and after 2 steps on a matrix with two eigenvalues;
+    scale invariance at 2⁻⁸⁰ (the invariance test is relative to |α|); the default is one run."""
+    H = np.diag(np.arange(1.0, 13.0))
+    for seed in range(4):
+        for runs in (1, 2, 3):
+            for scale in (1.0, 2.0 ** -80):
+                th, ex, m = ls.lanczos_top(lambda V: scale * H @ V, 12, 5,
+                                           np.random.default_rng(seed), runs)
+                per_run = [_krylov_top(H, q, 5) for q in _starts(seed, runs, 12)]
+                assert (ex, m) == (False, 5)
+                assert th == pytest.approx(scale * max(per_run), rel=1e-12)
+        th, ex, m = ls.lanczos_top(lambda V: H @ V, 12, 5, np.random.default_rng(seed))
+        assert th == pytest.approx(_krylov_top(H, _starts(seed, 1, 12)[0], 5), rel=1e-12)
+    th, ex, m = ls.lanczos_top(lambda V: H @ V, 12, 30, np.random.default_rng(0), 2)
+    assert (ex, m) == (True, 12) and th == pytest.approx(12.0, rel=1e-12)
+    H2 = np.diag([1.0, 1.0, 1.0, 3.0, 3.0, 3.0, 3.0, 3.0])
+    for runs in (1, 2):
+        th, ex, m = ls.lanczos_top(lambda V: H2 @ V, 8, 6, np.random.default_rng(1), runs)
+        assert (ex, m) == (True, 2) and th == pytest.approx(3.0, rel=1e-12)
+
+
+def _bound_by_hand(theta, k, dim, cap, runs=1, delta=1e-6):
+    """docs/theory.md §16.1: ε from 1.648 √d e^{-√ε (2k - 1)} = δ^{1/runs}."""
+    root_eps = (np.log(1.648 * np.sqrt(dim)) + np.log(1.0 / delta) / runs) / (2 * k - 1)
+    return cap if root_eps >= 1.0 else min(cap, theta / (1.0 - root_eps ** 2))
+
+
+def test_certified_upper_bound_by_hand():
+    """L̂ = min(cap, θ/(1 − ε²)) with the documented defaults (20 steps, one run, δ = 1e-6,
+    seed 0), on the smaller side of X (XᵀX/n for n >= p, XXᵀ/n for n < p) or on a given H
+    (cap: its largest absolute column sum); ε >= 1 gives the cap; an exhausted Krylov space
+    gives θ(1 + 1e-10·d) + 1e-300; X = 0 gives exactly 0."""
+    rng = np.random.default_rng(3)
+    for n, p in ((100, 50), (50, 50), (30, 60)):
+        X = rng.standard_normal((n, p))
+        if n >= p:
+            dim, mv = p, (lambda V: X.T @ (X @ V) / n)
+        else:
+            dim, mv = n, (lambda V: X @ (X.T @ V) / n)
+        theta, ex, k = ls.lanczos_top(mv, dim, 20, np.random.default_rng(0), 1)
+        assert not ex and k == 20
+        cap = ls.rigorous_cap(X)
+        L_hat, th = ls.certified_upper_bound(X, None)
+        assert th == theta and L_hat == _bound_by_hand(theta, 20, dim, cap)
+        assert L_hat < cap                                    # the Lanczos term decides
+        for kw in (dict(runs=2), dict(delta=1e-3), dict(seed=4)):
+            r = np.random.default_rng(kw.get("seed", 0))
+            theta, _, k = ls.lanczos_top(mv, dim, 20, r, kw.get("runs", 1))
+            L_hat, th = ls.certified_upper_bound(X, None, **kw)
+            assert L_hat == _bound_by_hand(theta, k, dim, cap, kw.get("runs", 1),
+                                           kw.get("delta", 1e-6))
+        # 6 steps: √ε = 16.3/11 in [1, 2): the cap
+        theta, _, _ = ls.lanczos_top(mv, dim, 6, np.random.default_rng(0), 1)
+        assert ls.certified_upper_bound(X, None, steps=6) == (cap, theta)
+    X = rng.standard_normal((100, 50))
+    H = X.T @ X / 100
+    theta, _, k = ls.lanczos_top(lambda V: H @ V, 50, 20, np.random.default_rng(0), 1)
+    cap = float(np.max(np.abs(H).sum(axis=0)))
+    assert ls.certified_upper_bound(X, H) == (_bound_by_hand(theta, k, 50, cap), theta)
+    X = rng.standard_normal((40, 5))                      # exhausted after 5 steps
+    theta, ex, k = ls.lanczos_top(lambda V: X.T @ (X @ V) / 40, 5, 20,
+                                  np.random.default_rng(0), 1)
+    assert ex and k == 5
+    assert ls.certified_upper_bound(X, None) == (theta * (1.0 + 1e-10 * 5) + 1e-300, theta)
+    assert ls.certified_upper_bound(np.zeros((4, 3)), None) == (0.0, 0.0)
+
+
+def test_rigorous_cap_by_hand():
+    """X = [[1, −2], [3, 0], [0, 4]]: ‖X‖_F² = 30, ‖X‖_1 = 6, ‖X‖_∞ = 4, so the cap is
+    min(30, 24)(1 + 1e-6)/3, dense and sparse; Xᵀ (n = 2, the norms swapped) gives
+    24(1 + 1e-6)/2."""
+    X = np.array([[1.0, -2.0], [3.0, 0.0], [0.0, 4.0]])
+    want = 24.0 * (1.0 + 1e-6) / 3
+    assert ls.rigorous_cap(X) == want
+    assert ls.rigorous_cap(sp.csr_matrix(X)) == want
+    assert ls.rigorous_cap(sp.csc_matrix(X.T)) == 24.0 * (1 + 1e-6) / 2
+    # one row of ones: ‖X‖_F² = 4 = ‖X‖_1‖X‖_∞ (the first row's sum decides)
+    assert ls.rigorous_cap(sp.csr_matrix(np.ones((1, 4)))) == 4.0 * (1 + 1e-6)
+
+
+def test_gram_pays_truth_table():
+    assert ls.gram_pays(10, 10, False, "exact") and not ls.gram_pays(10, 11, False, "exact")
+    assert ls.gram_pays(10, 5, False, "bound") and not ls.gram_pays(10, 6, False, "bound")
+    assert not ls.gram_pays(10, 1, True, "exact") and not ls.gram_pays(10, 1, True, "bound")
+
+
+def test_exact_spectrum_paths(monkeypatch):
+    """spectrum="exact" without a Gram matrix: a dense eigen-decomposition up to
+    min(n, p) = 3000 (μ exact when n >= p), Lanczos (eigsh, μ = 0) above. A sparse diagonal
+    3001 × 3001 design (diag 2, 1, 1, …: L = 4/n) takes the eigsh path at its default
+    threshold; with the threshold lowered to 4, a 4 × 4 design still takes the dense path
+    (μ = min eigenvalue > 0) and a 5 × 5 one eigsh."""
+    n = 3001
+    d = np.ones(n)
+    d[0] = 2.0
+    X = sp.diags(d).tocsr()
+    L, mu = ls._extreme_eigenvalues(X, None)
+    assert mu == 0.0 and L == pytest.approx(4.0 / n, rel=1e-10)
+    monkeypatch.setattr(ls, "_DENSE_SPECTRUM_MAX", 4)
+    for size in (4, 5):
+        X = np.diag(np.arange(1.0, size + 1.0))
+        L, mu = ls._extreme_eigenvalues(X, None)
+        assert L == pytest.approx(size ** 2 / size, rel=1e-10)
+        assert mu == (pytest.approx(1.0 / size, rel=1e-10) if size == 4 else 0.0)
+
+
+def test_checked_gram_tolerance_is_eight_gamma_n():
+    """H = XᵀX/n + cI (symmetric: unchanged by the symmetrisation) differs on any probe v by
+    c‖v‖ plus round-off; the allowance is 8 γ_n ‖X‖_F² ‖v‖/n, so c = 7.5 γ_n‖X‖_F²/n passes and
+    8.5 fails (the round-off is below 0.1 of that unit here, checked). A list is refused with
+    the ValueError."""
+    rng = np.random.default_rng(0)
+    n, p = 20, 6
+    X = rng.standard_normal((n, p))
+    eps = np.finfo(np.float64).eps
+    unit = n * eps / (1 - n * eps) * np.sum(X * X) / n
+    H = X.T @ X / n
+    v = np.random.default_rng(0).standard_normal(p)
+    assert np.linalg.norm(H @ v - X.T @ (X @ v) / n) < 0.1 * unit * np.linalg.norm(v)
+    ls.checked_gram(X, H + 7.5 * unit * np.eye(p), n)
+    with pytest.raises(ValueError, match="random probe"):
+        ls.checked_gram(X, H + 8.5 * unit * np.eye(p), n)
+    with pytest.raises(ValueError, match="gram must be"):
+        ls.checked_gram(X, H.tolist(), n)
+
+
+def test_auto_defaults_of_the_step():
+    """spectrum="auto": exact up to p = 128, bound from 129; gram="auto" forms H only when it
+    pays (no H for a dense X with p > n)."""
+    rng = np.random.default_rng(0)
+    for p, rule in ((128, "exact"), (129, "bound")):
+        s = LeastSquaresStep(rng.standard_normal((4, p)), np.ones(4))
+        assert (s.spectrum, s.spectrum_exact) == (rule, rule == "exact")
+    X = rng.standard_normal((5, 6))
+    assert LeastSquaresStep(X, np.ones(5)).H is None
+    assert LeastSquaresStep(X, np.ones(5), gram="auto").H is None
+
+
+def _derivatives_by_hand(X, y, w, lam2, gamma, dgamma, S):
+    n = X.shape[0]
+    H = X.T @ X / n
+    grad = X.T @ (X @ w - y) / n + lam2 * w
+    return (w - gamma * grad, -gamma * w - dgamma * grad,
+            np.eye(len(S)) - gamma * (H[np.ix_(S, S)] + lam2 * np.eye(len(S))), grad - lam2 * w)
+
+
+def test_step_derivatives_on_every_path():
+    """T(w), ∂_λ2T = −γw − (dγ/dλ2)(∇f + λ2w), (∂_wT)[S, S] = I − γ(H_SS + λ2 I) and ∇f on the
+    Gram path, the matrix-free dense path and the sparse path, for the paper step (dγ/dλ2 =
+    −γ²) and the Lipschitz step γ = 1/(L + λ2), through the step's own ``linearize`` and the
+    ``at`` step's (rtol 1e-12: products in another order)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((12, 5)), rng.standard_normal(12)
+    w, lam2, S = rng.standard_normal(5), 0.5, np.array([0, 2, 3], dtype=np.intp)
+    for Xs, gram in ((X, True), (X, False), (sp.csr_matrix(X), False)):
+        for rule in ("paper", "lipschitz"):
+            step = LeastSquaresStep(Xs, y, step=rule, gram=gram)
+            L, mu = step.L, step.mu
+            gamma = 2.0 / (L + mu + 2 * lam2) if rule == "paper" else 1.0 / (L + lam2)
+            assert step.step_size(lam2) == pytest.approx((gamma, -gamma * gamma), rel=1e-15)
+            value, dT, block, grad = _derivatives_by_hand(X, y, w, lam2, gamma, -gamma ** 2, S)
+            np.testing.assert_allclose(step.gradient(w), grad, rtol=1e-12, atol=1e-14)
+            for lin in (step.linearize(w, np.array([lam2])),
+                        step.at(np.array([lam2])).linearize(w)):
+                np.testing.assert_allclose(lin.value, value, rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(lin.dT_dlam2, dT, rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(lin.jac_w_block(S), block, rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(step.hessian_block(S), (X.T @ X / 12)[np.ix_(S, S)],
+                                       rtol=1e-12, atol=1e-14)
+
+
+def test_fixed_step_contraction_and_message():
+    """A fixed step is accepted iff γ(L + λ2) < 2 when q >= 1: with L = 1, μ = 0 (X = [[1, 0]],
+    H = diag(1, 0)) and λ2 = 0, γ = 2 gives γL = 2 (refused) and 1.5 (averaged, q = 1); at
+    λ2 = ¼, γ = 2 gives γ(L + λ2) = 2.5 (refused although γ(L − λ2) = 1.5 < 2). The message
+    names the longest step 2/(L + λ2)."""
+    X, y = np.array([[1.0, 0.0]]), np.array([1.0])
+    assert LeastSquaresStep(X, y, step=1.5, lam2=0.0).at(np.zeros(0)).q == 1.0
+    with pytest.raises(NotContractiveError, match=r"\(0, 2\)"):
+        LeastSquaresStep(X, y, step=2.0, lam2=0.0).at(np.zeros(0))
+    with pytest.raises(NotContractiveError, match=r"\(0, 1\.6\)"):
+        LeastSquaresStep(X, y, step=2.0, lam2=0.25).at(np.zeros(0))
+    with pytest.raises(NotContractiveError, match=r"\(0, 1\.6\)"):
+        LeastSquaresStep(X, y, step=2.0).at(np.array([0.25]))
