@@ -423,3 +423,44 @@ def test_fixed_step_contraction_and_message():
         LeastSquaresStep(X, y, step=2.0, lam2=0.25).at(np.zeros(0))
     with pytest.raises(NotContractiveError, match=r"\(0, 1\.6\)"):
         LeastSquaresStep(X, y, step=2.0).at(np.array([0.25]))
+
+
+# operators/group_soft_threshold.py. Mutants: `group_structure`'s checks (`shape[0] == 1`:
+# one feature refused; `or` -> `and`: a 2-D or empty array accepted), integral float labels
+# (`kind != "f"`, `"XXfXX"`, `groups = None`); `dim`, `n_params`, `param_names` -> None; the
+# near-tie rule `<`, `tie_tol / tau`; ties at τ_g = 0 (`tau >= 0`).
+
+def test_group_structure_and_the_operators_attributes():
+    from ns_implicit.operators.group_soft_threshold import GroupSoftThreshold, group_structure
+
+    order, ptr, group_of, labels = group_structure(np.array([2.0, 0.0, 2.0, 1.0]))
+    np.testing.assert_array_equal(order, [1, 3, 0, 2])
+    np.testing.assert_array_equal(ptr, [0, 1, 2, 4])
+    np.testing.assert_array_equal(group_of, [2, 0, 2, 1])
+    np.testing.assert_array_equal(labels, [0, 1, 2])
+    assert labels.dtype.kind == "i"
+    np.testing.assert_array_equal(group_structure([7])[1], [0, 1])     # one feature
+    for bad in (np.zeros((2, 2), dtype=int), np.zeros(0, dtype=int)):
+        with pytest.raises(ValueError, match="non-empty 1-D"):
+            group_structure(bad)
+    for bad in ([0.5, 1.0], [0.0, np.nan]):
+        with pytest.raises(ValueError, match="integer group labels"):
+            group_structure(bad)
+    op = GroupSoftThreshold([0, 0, 1, 1, 1])
+    assert (op.dim, op.n_groups, op.n_params, op.param_names) == (5, 2, 1, ("lam1",))
+    op = GroupSoftThreshold([3, 3, 5, 5, 5], per_group=True)
+    assert (op.dim, op.n_params, op.param_names) == (5, 2, ("lam[3]", "lam[5]"))
+
+
+def test_group_ties_by_hand():
+    """Groups {0, 1}, {2, 3}, {4} with weights (1, 4, 0), λ = 1, γ = ½: τ = (½, 2, 0).
+    u = (0.3, 0.4, 1.5, 2, 0): ‖u_0‖ = ½ (an exact tie), ‖u_1‖ = 2.5 (|2.5 − 2| = ¼·2: on the
+    boundary of tie_tol = ¼), and the zero-weight group at u_2 = 0 is never a tie."""
+    from ns_implicit.operators.group_soft_threshold import GroupSoftThreshold
+
+    op = GroupSoftThreshold([0, 0, 1, 1, 2], weights=[1.0, 4.0, 0.0])
+    u, lam = np.array([0.3, 0.4, 1.5, 2.0, 0.0]), np.array([1.0])
+    assert op.group_norms(u)[0] == 0.5 and op.group_norms(u)[1] == 2.5
+    np.testing.assert_array_equal(op.ties(u, lam, 0.5), [0])
+    np.testing.assert_array_equal(op.ties(u, lam, 0.5, tie_tol=0.25), [0, 1])
+    np.testing.assert_array_equal(op.ties(u, lam, 0.5, tie_tol=0.125), [0])
