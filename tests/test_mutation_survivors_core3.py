@@ -464,3 +464,39 @@ def test_group_ties_by_hand():
     np.testing.assert_array_equal(op.ties(u, lam, 0.5), [0])
     np.testing.assert_array_equal(op.ties(u, lam, 0.5, tie_tol=0.25), [0, 1])
     np.testing.assert_array_equal(op.ties(u, lam, 0.5, tie_tol=0.125), [0])
+
+
+# kernels/groups.py: every output of the group kernels by hand (mutant IDs in REPORT.md part 4),
+# compiled and as Python. Groups {0, 1}, {2, 3}, {4}; u = (3, 4, 0.375, 0.5, 0) has norms
+# (5, 0.625, 0) and τ = (2.5, 0.625, 0): group 0 active with c = ½, group 1 an exact tie,
+# group 2 has τ = 0 (always active, c = 1) and u_g = 0 (direction 0).
+
+def test_group_kernels_by_hand():
+    from ns_implicit.kernels import groups as kg
+
+    order, ptr = np.arange(5, dtype=np.int64), np.array([0, 2, 4, 5], dtype=np.int64)
+    u = np.array([3.0, 4.0, 0.375, 0.5, 0.0])
+    tau = np.array([2.5, 0.625, 0.0])
+    d0, d1 = np.array([0.6, 0.8]), u[2:4] / 0.625
+    for norm in _paths(kg.group_norm):
+        assert [norm(u, order, a, b) for a, b in ((0, 2), (2, 4), (4, 5))] == [5.0, 0.625, 0.0]
+        assert norm(u * 2.0 ** -600, order, 0, 2) == 5.0 * 2.0 ** -600   # no underflow
+        assert norm(u * 2.0 ** 600, order, 0, 2) == 5.0 * 2.0 ** 600     # no overflow
+    for select in _paths(kg.block_soft_threshold_selection):
+        for tie_active in (False, True):
+            active, scale, direction = np.full(3, 7.0), np.full(3, 7.0), np.full(5, 7.0)
+            assert select(u, order, ptr, tau, tie_active, active, scale, direction) == 1
+            np.testing.assert_array_equal(active, [1.0, float(tie_active), 1.0])
+            np.testing.assert_array_equal(scale, [0.5, 0.0, 1.0])
+            np.testing.assert_array_equal(direction[:2], d0)
+            np.testing.assert_array_equal(direction[2:4], d1 if tie_active else [0.0, 0.0])
+            assert direction[4] == 0.0
+        buffers = np.empty(3), np.empty(3), np.empty(5)
+        assert select(u, order, ptr, np.array([5.0, 0.625, 0.0]), False, *buffers) == 2
+        assert select(u, order, ptr, np.array([1.0, 1.0, 0.0]), False, *buffers) == 0
+    want = np.array([1.5, 2.0, 0.0, 0.0, 0.0])
+    for step in _paths(kg.block_soft_threshold_step):
+        out = np.empty(5)
+        assert step(u, order, ptr, tau, want.copy(), out) == (0.0, False)
+        np.testing.assert_array_equal(out, want)
+        assert step(u, order, ptr, tau, np.zeros(5), out) == (2.5, True)
