@@ -500,3 +500,45 @@ def test_group_kernels_by_hand():
         assert step(u, order, ptr, tau, want.copy(), out) == (0.0, False)
         np.testing.assert_array_equal(out, want)
         assert step(u, order, ptr, tau, np.zeros(5), out) == (2.5, True)
+
+
+# kernels/simplex.py: every kernel by hand (mutant IDs in REPORT.md part 4), compiled and as
+# Python. u = (3, 1, ½, −1), r = 2: θ = 1 (Σ max(u − 1, 0) = 2), an exact tie at u_1 = θ.
+
+def test_simplex_kernels_by_hand():
+    from ns_implicit.kernels import simplex as ks
+
+    u = np.array([3.0, 1.0, 0.5, -1.0])
+    for f in _paths(ks.simplex_active):
+        assert f(2.0, 1.0, False) and not f(1.0, 1.0, False) and f(1.0, 1.0, True)
+        assert not f(0.5, 1.0, True)
+    for f in _paths(ks.l1_ball_inside):
+        assert f(1.0, 2.0, False) and not f(2.0, 2.0, False) and f(2.0, 2.0, True)
+        assert not f(3.0, 2.0, True)
+    for f in _paths(ks.simplex_threshold):
+        assert f(u, 2.0) == 1.0 and f(u, 1.0) == 2.0 and f(u, 8.0) == -1.125
+    for f in _paths(ks.l1_norm):
+        assert f(u) == 5.5
+    for f in _paths(ks.projection_support):
+        for tie_active in (False, True):
+            support = np.full(4, 7.0)
+            assert f(u, 1.0, tie_active, support) == 1
+            np.testing.assert_array_equal(support, [1.0, float(tie_active), 0.0, 0.0])
+        assert f(u, 0.75, False, support) == 0
+        assert f(np.array([1.0, 3.0, 1.0, 0.0]), 1.0, False, support) == 2
+    for step in _paths(ks.simplex_step):
+        out = np.empty(4)
+        assert step(u, 2.0, np.array([2.0, 0.0, 0.0, 0.0]), out) == (0.0, False)
+        np.testing.assert_array_equal(out, [2.0, 0.0, 0.0, 0.0])
+        assert step(u, 2.0, np.zeros(4), out) == (2.0, True)
+    for step in _paths(ks.l1_ball_step):
+        out = np.empty(4)
+        v = np.array([3.0, -1.0, 0.5, 0.0])                      # ‖v‖₁ = 4.5 > 2: θ = 1
+        assert step(v, 2.0, np.zeros(4), out) == (2.0, True)
+        np.testing.assert_array_equal(out, [2.0, 0.0, 0.0, 0.0])
+        v = np.array([-3.0, 1.0, 0.5, 0.0])
+        step(v, 2.0, np.zeros(4), out)
+        np.testing.assert_array_equal(out, [-2.0, 0.0, 0.0, 0.0])
+        for v in (np.array([0.5, -0.25, 0.0, 0.0]), np.array([1.5, -0.5, 0.0, 0.0])):
+            assert step(v, 2.0, v.copy(), out) == (0.0, False)      # inside, and on the sphere
+            np.testing.assert_array_equal(out, v)
