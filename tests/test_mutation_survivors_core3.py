@@ -542,3 +542,24 @@ def test_simplex_kernels_by_hand():
         for v in (np.array([0.5, -0.25, 0.0, 0.0]), np.array([1.5, -0.5, 0.0, 0.0])):
             assert step(v, 2.0, v.copy(), out) == (0.0, False)      # inside, and on the sphere
             np.testing.assert_array_equal(out, v)
+
+
+# operators/simplex.py: a fixed radius (`fixed = None`, `n_params = 1`, `param_names` swapped or
+# renamed, `B` with `1.0` for the absent y_r), the radius check (`>= 0`, `lam_G[1]` in the
+# message) and the near-tie rule (`<`, `tie_tol / r`).
+
+def test_simplex_operator_radius_and_ties():
+    from ns_implicit.operators.simplex import SimplexProjection
+
+    op = SimplexProjection()
+    assert (op.n_params, op.param_names, op.fixed) == (1, ("radius",), None)
+    with pytest.raises(ValueError, match=r"got 0\.0"):
+        op.check_params(np.array([0.0]))
+    fixed = SimplexProjection(2.0)
+    assert (fixed.n_params, fixed.param_names, fixed.fixed) == (0, (), 2.0)
+    u = np.array([3.0, 1.5, 0.5, -1.0])            # r = 2: θ = 1.25, |1.5 − 1.25| = ⅛·2
+    assert fixed.theta(u, np.zeros(0)) == 1.25
+    np.testing.assert_array_equal(fixed.select(u, np.zeros(0), 1.0).B(np.zeros(0), 0.0), 0.0)
+    np.testing.assert_array_equal(fixed.ties(u, np.zeros(0), 1.0), [])
+    np.testing.assert_array_equal(fixed.ties(u, np.zeros(0), 1.0, tie_tol=0.125), [1])
+    np.testing.assert_array_equal(fixed.ties(u, np.zeros(0), 1.0, tie_tol=0.0625), [])
