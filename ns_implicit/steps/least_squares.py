@@ -352,9 +352,11 @@ class LeastSquaresStep(RidgeWeight):
 
 def _short_step(step, gamma, lam2):
     """``γ(L + λ2) < 2`` (the step keeps ``T`` averaged), decided by the step rule where the
-    product sits on the boundary: ``1/(L + λ2)`` always is; the paper's ``2/(L + μ + 2λ2)`` is
-    iff ``μ + λ2 > 0`` (at ``μ + λ2 = 0`` the product is exactly 2, and comparing its rounded
-    value with 2 would depend on the last bit of ``L``); a fixed step is compared."""
+    product sits on the boundary: ``1/(L + λ2)`` always is; the paper's ``2/(L + μ + 2λ2)``
+    needs ``μ + λ2 > 0`` (at ``μ + λ2 = 0`` the product is exactly 2, and comparing its rounded
+    value with 2 would depend on the last bit of ``L``) and, as a fixed step, the rounded
+    product below 2 (with ``μ + λ2`` below the round-off of ``L`` it rounds to 2: refused); a
+    fixed step is compared."""
     if step.fixed_step is not None:
         return gamma * (step.L + lam2) < 2.0
     if step.step_rule == "lipschitz":
