@@ -259,14 +259,12 @@ class LeastSquaresStep(RidgeWeight):
         self.dtype = X.dtype
         if precomputed is not None:
             self.H = precomputed
-            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         elif gram:
             # exactly symmetric: the Gram kernel reads row j of H as column j
             self.H = np.ascontiguousarray(gram_matrix(X) / n, dtype=self.dtype)
-            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         else:
             self.H = None
-            self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
+        self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
         self.spectrum = spectrum
         self.L, self.mu, self.spectrum_exact = _spectrum(X, self.H, spectrum)
         #: the design in coordinate descent's layout, built by the solver on first use and

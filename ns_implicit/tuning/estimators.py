@@ -58,9 +58,8 @@ class _HypergradientCV(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True)
         _check_cv(self.cv, X.shape[0])
         full = self._make(X, y, X, y)
-        if full.lam1_max > 0:
-            folds = cross_validation_problems(self._make, X, y, self.cv)
-        if full.lam1_max > 0 and min(f.lam1_max for f in folds) > 0:
+        folds = cross_validation_problems(self._make, X, y, self.cv) if full.lam1_max > 0 else []
+        if folds and min(f.lam1_max for f in folds) > 0:
             lam = np.full(full.map.n_hyper, 0.1 * float(np.mean([f.lam1_max for f in folds])))
             self.n_iter_, self.history_ = 0, []
             try:
