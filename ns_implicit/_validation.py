@@ -30,13 +30,15 @@ def _finite_checked(value):
     return id(value) in getattr(_CHECKED, "ids", ())
 
 
-def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False):
+def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False, order="C"):
     """Return ``value`` as a finite float32/float64 array, or raise a clear error.
 
-    Integer and boolean input is promoted to float64; other dtypes are rejected.
+    Integer and boolean input is promoted to float64; other dtypes are rejected. A dense
+    result is contiguous in ``order`` (``"C"`` rows, ``"F"`` columns).
     """
+    contiguous = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
     if (type(value) is np.ndarray and value.dtype == dtype and (ndim is None or value.ndim == ndim)
-            and value.dtype in FLOAT_DTYPES and value.flags.c_contiguous):  # the hot path
+            and value.dtype in FLOAT_DTYPES and value.flags[contiguous]):  # the hot path
         if not _finite_checked(value) and not np.isfinite(value).all():
             raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
         return value
@@ -70,7 +72,7 @@ def as_float_array(value, name, *, ndim=None, dtype=None, allow_sparse=False):
     if not _finite_checked(value) and not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or infinite values; remove or impute them.")
     if not sp.issparse(arr):
-        arr = np.ascontiguousarray(arr)
+        arr = np.ascontiguousarray(arr) if order == "C" else np.asfortranarray(arr)
     return arr
 
 

@@ -29,13 +29,15 @@ class ElasticNetMap(CompositeMap):
     lam2 : None (``λ = (λ1, λ2)``) or a fixed ridge weight (``λ = (λ1,)``).
     spectrum : ``"auto"``, ``"exact"`` or ``"bound"`` (see
         :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`, docs/theory.md §16.1).
+    offset : None or the column means to centre ``X`` by, without a copy (see
+        :class:`~ns_implicit.steps.least_squares.LeastSquaresStep`, docs/theory.md §16.5).
     """
 
     def __init__(self, X, y, step="paper", gram="auto", tie_active=False, lam2=None,
-                 spectrum="auto"):
+                 spectrum="auto", offset=None):
         super().__init__(SoftThreshold(tie_active=tie_active),
                          LeastSquaresStep(X, y, step=step, gram=gram, lam2=lam2,
-                                          spectrum=spectrum))
+                                          spectrum=spectrum, offset=offset))
 
     @property
     def lam1_max(self):
@@ -53,6 +55,6 @@ class LassoMap(ElasticNetMap):
     checks (it raises :class:`~ns_implicit.errors.NotContractiveError` naming the fix otherwise).
     """
 
-    def __init__(self, X, y, gram="auto", tie_active=False, spectrum="auto"):
+    def __init__(self, X, y, gram="auto", tie_active=False, spectrum="auto", offset=None):
         super().__init__(X, y, step="lipschitz", gram=gram, tie_active=tie_active, lam2=0.0,
-                         spectrum=spectrum)
+                         spectrum=spectrum, offset=offset)

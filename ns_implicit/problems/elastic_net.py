@@ -68,8 +68,10 @@ def _check_scale(X, name):
 
 
 def _centre(X, y, X_val, y_val, fit_intercept):
-    """Both splits centred by the training means when ``fit_intercept``; returns them and the
-    offsets ``(x̄, ȳ)`` (zeros otherwise)."""
+    """The training means ``(x̄, ȳ)`` when ``fit_intercept`` (zeros otherwise), with ``y`` and
+    the validation split centred by them; the training design is left as given (the step
+    centres it by ``offset=x̄`` without a copy, docs/theory.md §16.5). Returns
+    ``(X, y, X_val, y_val, x̄, ȳ)``."""
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be True or False; got {fit_intercept!r}.")
     X = as_float_array(X, "X", ndim=2, allow_sparse=True)
@@ -87,19 +89,9 @@ def _centre(X, y, X_val, y_val, fit_intercept):
         raise ValueError(f"X_val must have the same number of columns as X: "
                          f"{X_val.shape[1]} != {p}.")
     x_mean, y_mean = X.mean(axis=0), float(y.mean())
-    return X - x_mean, y - y_mean, X_val - x_mean, y_val - y_mean, x_mean, y_mean
-
-
-def _centred_gram(gram, x_mean, fit_intercept):
-    """``gram`` for the step: a given ``XᵀX/n`` of the design as passed becomes that of the
-    centred design, ``XᵀX/n - x̄x̄ᵀ`` (docs/theory.md §16.5), or ``True`` (form it from the
-    centred ``X``) when ``‖x̄‖²`` exceeds the trace of the result, where the subtraction would
-    cancel more digits than it keeps."""
-    if not (fit_intercept and isinstance(gram, np.ndarray) and gram.ndim == 2
-            and gram.shape == (x_mean.shape[0],) * 2):
-        return gram
-    centred = gram - np.outer(x_mean, x_mean)
-    return centred if float(x_mean @ x_mean) <= float(np.trace(centred)) else True
+    # the validation rows in column order, as the validation loss keeps them
+    return (X, y - y_mean, np.subtract(X_val, x_mean, order="F"), y_val - y_mean, x_mean,
+            y_mean)
 
 
 class ElasticNetProblem(BilevelProblem):
@@ -128,11 +120,11 @@ class ElasticNetProblem(BilevelProblem):
             X, y, X_val, y_val, self.X_offset, self.y_offset = _centre(X, y, X_val, y_val,
                                                                       fit_intercept)
         self.fit_intercept = bool(fit_intercept)
-        gram = _centred_gram(gram, self.X_offset, self.fit_intercept)
         with checked(X, X_val):
             try:
                 self.map = self._make_map(X, y, step=step, gram=gram, tie_active=tie_active,
-                                          spectrum=spectrum)
+                                          spectrum=spectrum,
+                                          offset=self.X_offset if fit_intercept else None)
             except np.linalg.LinAlgError as exc:  # the spectrum estimate of XᵀX/n failed
                 raise NonFiniteError(f"the spectrum of X^T X / n could not be computed ({exc}): "
                                      "X is too large or ill-scaled for its dtype; rescale "
@@ -192,8 +184,9 @@ class LeastSquaresCompositeProblem(ElasticNetProblem):
         super().__init__(X, y, X_val, y_val, step="lipschitz", gram=gram, tie_active=tie_active,
                          fit_intercept=fit_intercept, spectrum=spectrum)
 
-    def _make_map(self, X, y, step, gram, tie_active, spectrum):
-        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2, spectrum=spectrum)
+    def _make_map(self, X, y, step, gram, tie_active, spectrum, offset):
+        T = LeastSquaresStep(X, y, step=step, gram=gram, lam2=self._lam2, spectrum=spectrum,
+                             offset=offset)
         return CompositeMap(self._operator(T.dim, tie_active), T)
 
     def _operator(self, dim, tie_active):

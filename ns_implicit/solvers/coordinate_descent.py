@@ -63,10 +63,11 @@ class _Design:
         import scipy.sparse as sp
 
         self.step = step
-        X = step.X
-        if step.H is not None:
+        if step.H is not None:  # the rows are not read (nor formed, for a centred design)
             self.kind = "gram"
-        elif sp.issparse(X):
+            return
+        X = step.X
+        if sp.issparse(X):
             self.kind = "csc"
             Xc = X.tocsc()
             Xc.sort_indices()

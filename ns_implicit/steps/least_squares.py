@@ -11,10 +11,12 @@ Two paths compute ``∇f(w)``: a Gram path (``H``, ``b = Xᵀy/n`` formed once, 
 import numpy as np
 import scipy.sparse as sp
 
+from ns_implicit._validation import as_float_array
 from ns_implicit.errors import NotContractiveError
 from ns_implicit.steps._common import (RidgeLinearization, RidgeWeight, check_design,
                                        check_step_rule)
 from ns_implicit.kernels.spectrum import norm_sums
+from ns_implicit.kernels.symmetric import max_abs_column_sum, sum_lower_triangles, symmetrize
 from ns_implicit.kernels.least_squares import (gather_block, gram_linearize, gram_matvec,
                                                gram_soft_threshold_jvp,
                                                gram_soft_threshold_step,
@@ -127,7 +129,7 @@ def certified_upper_bound(X, H, *, steps=_LANCZOS_STEPS, runs=_LANCZOS_RUNS,
         dim, matvec = n, (lambda V: X @ (X.T @ V) / n)
     else:
         dim, matvec = p, (lambda V: X.T @ (X @ V) / n)
-    cap = rigorous_cap(X) if H is None else float(np.max(np.abs(H).sum(axis=0, dtype=np.float64)))
+    cap = rigorous_cap(X) if H is None else max_abs_column_sum(H)
     theta, exhausted, k = lanczos_top(matvec, dim, steps, rng, runs)
     if exhausted:
         return min(cap, theta * (1.0 + 1e-10 * dim) + 1e-300), theta
@@ -145,38 +147,62 @@ def gram_pays(n, p, sparse, spectrum):
     return p <= n if spectrum == "exact" else 2 * p <= n
 
 
+def gram_blocks(X, rows):
+    """``(K, p, p)`` array whose ``b``-th lower triangle holds ``X[rows[b]]ᵀ X[rows[b]]`` (the
+    upper triangles are left zero), each from BLAS ``syrk``, which forms one triangle (half of
+    a general product's operations) in place; ``rows``: slices or index arrays of a dense
+    ``X``. :func:`~ns_implicit.kernels.symmetric.sum_lower_triangles` turns them into
+    exactly symmetric Gram matrices."""
+    from scipy.linalg.blas import get_blas_funcs
+
+    p = X.shape[1]
+    blocks = np.zeros((len(rows), p, p), dtype=X.dtype)
+    syrk = get_blas_funcs("syrk", (X,))
+    for b, r in enumerate(rows):
+        Xb = X[r]
+        Xt = Xb.T if Xb.flags.c_contiguous else np.asfortranarray(Xb).T  # (p, n), Fortran
+        c = blocks[b].T  # Fortran order: its upper triangle is the block's lower one
+        out = syrk(1.0, Xt, beta=0.0, c=c, trans=0, lower=0, overwrite_c=1)
+        if not np.shares_memory(out, c):  # a BLAS wrapper that copied: write it back
+            c[...] = np.triu(out)
+    return blocks
+
+
 def gram_matrix(X):
     """``XᵀX`` (not divided by ``n``), exactly symmetric. A dense ``X`` goes through BLAS
-    ``syrk``, which forms one triangle (half of a general product's operations), mirrored; a
-    sparse one through its sparse product."""
+    ``syrk`` (:func:`gram_blocks`), mirrored; a sparse one through its sparse product."""
     if sp.issparse(X):
         G = X.T @ X
         G = G.toarray() if sp.issparse(G) else np.asarray(G)
         return 0.5 * (G + G.T)
-    from scipy.linalg.blas import get_blas_funcs
-
-    Xt = X.T if X.flags.c_contiguous else np.asfortranarray(X).T  # (p, n) in Fortran order
-    upper = get_blas_funcs("syrk", (Xt,))(1.0, Xt, trans=0, lower=0)
-    return np.triu(upper) + np.triu(upper, 1).T
+    G = np.empty((X.shape[1], X.shape[1]), dtype=X.dtype)
+    sum_lower_triangles(gram_blocks(X, [slice(None)]), -1, 1, G)
+    return G
 
 
-def checked_gram(X, H, n):
+def checked_gram(X, H, n, offset=None):
     """A precomputed Gram matrix ``H = XᵀX/n`` of ``X`` (``gram=`` an array; docs/theory.md
-    §16.5), symmetrised, in ``X``'s dtype.
+    §16.5), symmetrised, in ``X``'s dtype; with ``offset = x̄``, that of the centred design,
+    ``(H + Hᵀ)/2 - x̄x̄ᵀ``, formed in the same pass.
 
-    One product with a seeded random probe ``v`` must agree with ``Xᵀ(Xv)/n`` within
-    ``8 γ_n ‖X‖_F² ‖v‖ / n`` (``γ_n = nε/(1 - nε)``): the componentwise round-off bound
-    ``|fl(XᵀX) - XᵀX| <= γ_n |X|ᵀ|X|`` of the given ``H`` and of the probe's two products,
-    doubled, each at most ``γ_n ‖X‖_F²``. A Gram matrix of other data (another fold, the
-    uncentred design) fails it by orders of magnitude."""
+    One product of the symmetrised ``H`` with a seeded random probe ``v`` must agree with
+    ``Xᵀ(Xv)/n`` within ``8 γ_n ‖X‖_F² ‖v‖ / n`` (``γ_n = nε/(1 - nε)``): the componentwise
+    round-off bound ``|fl(XᵀX) - XᵀX| <= γ_n |X|ᵀ|X|`` of the given ``H`` and of the probe's
+    two products, doubled, each at most ``γ_n ‖X‖_F²``. With ``offset`` both sides are those of
+    the centred design (its products with ``v`` through ``X`` and ``x̄``) and ``‖X‖_F²`` is that
+    of the design given, ``‖X - 1x̄ᵀ‖_F² + n‖x̄‖²``, which bounds the centring's terms too. A
+    Gram matrix of other data (another fold, the uncentred design) fails it by orders of
+    magnitude."""
     p = X.shape[1]
     if not isinstance(H, np.ndarray) or H.ndim != 2 or H.shape != (p, p):
         raise ValueError(f"gram must be \"auto\", True, False or the ({p}, {p}) array X^T X / n; "
                          f"got {type(H).__name__}{getattr(H, 'shape', '')}.")
-    if not np.issubdtype(H.dtype, np.floating) or not np.all(np.isfinite(H)):
+    out = np.empty((p, p), dtype=X.dtype)
+    if not (np.issubdtype(H.dtype, np.floating) and symmetrize(
+            np.asarray(H, dtype=X.dtype), np.zeros(p, dtype=X.dtype) if offset is None
+            else offset, out)):
         raise ValueError(f"gram must be a finite real (p, p) array X^T X / n; got dtype "
                          f"{H.dtype} with non-real or non-finite entries.")
-    H = np.ascontiguousarray(0.5 * (H + H.T), dtype=X.dtype)
     eps = float(np.finfo(X.dtype).eps)
     gamma_n = n * eps / max(1.0 - n * eps, 1e-300)
     if sp.issparse(X):
@@ -184,14 +210,42 @@ def checked_gram(X, H, n):
     else:
         fro = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
     v = np.random.default_rng(0).standard_normal(p).astype(X.dtype)
-    direct = np.asarray(X.T @ (X @ v), dtype=np.float64).ravel() / n
-    gap = float(np.linalg.norm(np.asarray(H, dtype=np.float64) @ v - direct))
+    Xv = np.asarray(X @ v).ravel()
+    if offset is not None:  # the centred design's products: (X - 1x̄ᵀ)v, (X - 1x̄ᵀ)ᵀu
+        Xv = Xv - offset @ v
+    direct = np.asarray(X.T @ Xv, dtype=np.float64).ravel()
+    if offset is not None:
+        direct = direct - np.asarray(offset, dtype=np.float64) * float(Xv.sum())
+    direct /= n
+    gap = float(np.linalg.norm(np.asarray(out, dtype=np.float64) @ v - direct))
     allowed = 8.0 * gamma_n * fro / n * float(np.linalg.norm(v))
     if not gap <= allowed:
         raise ValueError(f"gram is not X^T X / n of this X: a random probe differs by {gap:.3g} "
                          f"(round-off allows {allowed:.3g}); pass the Gram matrix of the design "
                          "given (after any centring), or gram=\"auto\" to form it.")
-    return H
+    return out
+
+
+def _check_offset(offset, X):
+    """``offset`` as a finite ``(p,)`` array of ``X``'s dtype (None stays None); a sparse ``X``
+    cannot be centred without becoming dense."""
+    if offset is None:
+        return None
+    if sp.issparse(X):
+        raise ValueError("offset needs a dense X: centring a scipy.sparse design would make it "
+                         "dense; pass X.toarray(), or offset=None.")
+    offset = as_float_array(offset, "offset", ndim=1, dtype=X.dtype)
+    if offset.shape[0] != X.shape[1]:
+        raise ValueError(f"offset must hold one entry per column of X ({X.shape[1]}); got "
+                         f"{offset.shape[0]}.")
+    return offset
+
+
+def _keeps_digits(H, offset):
+    """Whether the centred Gram matrix ``H = XᵀX/n - x̄x̄ᵀ`` keeps its digits: ``‖x̄‖²`` at most
+    its trace (docs/theory.md §16.5); beyond, the subtraction cancelled more digits than it
+    kept, and ``H`` is formed from the centred rows instead."""
+    return float(offset @ offset) <= float(np.trace(H))
 
 
 def _spectrum(X, H, rule):
@@ -225,6 +279,7 @@ class LeastSquaresStep(RidgeWeight):
         ``H`` pays; with the exact spectrum: X dense and ``p <= n``). An array: ``H`` itself,
         precomputed (cross-validation folds share their row blocks' products,
         docs/theory.md §16.5); checked against ``X`` by a random probe (:func:`checked_gram`).
+        With ``offset``, the ``XᵀX/n`` of the ``X`` given, centred here.
     spectrum : "auto", "exact" or "bound" (docs/theory.md §16.1)
         ``exact``: the extreme eigenvalues ``L, μ`` of ``H`` (the paper reproductions).
         ``bound``: a certified upper bound ``L̂ >= L`` from a few Lanczos steps, and
@@ -236,6 +291,13 @@ class LeastSquaresStep(RidgeWeight):
         None: the ridge weight ``λ2`` is the step's hyperparameter, ``λ_T = (λ2,)``. A number:
         ``λ2`` fixed (``λ_T = ()``; ``lam2=0`` is the lasso).
 
+    offset : None or (p,) array
+        The design is ``X - 1 offsetᵀ`` (an intercept's centring by the training means,
+        docs/theory.md §16.5): ``b`` and a given Gram matrix are corrected for it and the
+        centred rows are formed only when a path reads them (the matrix-free products, the
+        minibatch oracle, a Gram matrix formed here), so a step on a given ``H`` keeps no
+        copy of the design. Dense ``X`` only.
+
     ``at(λ_T)`` gives the step at one ``λ2`` (the smooth-step protocol of
     :mod:`ns_implicit.steps`). When ``μ + λ2 = 0`` and the step is short enough
     (``γ (L + λ2) < 2``) the step is accepted with ``q = 1``: not a contraction, but
@@ -243,7 +305,8 @@ class LeastSquaresStep(RidgeWeight):
     on the contraction on the identified support (docs/theory.md §15.6).
     """
 
-    def __init__(self, X, y, step="paper", gram="auto", lam2=None, spectrum="auto"):
+    def __init__(self, X, y, step="paper", gram="auto", lam2=None, spectrum="auto",
+                 offset=None):
         X, y, n, p = check_design(X, y)
         self.fixed_step, self.step_rule = check_step_rule(step, ("paper", "lipschitz"))
         self._init_ridge(lam2)
@@ -252,24 +315,45 @@ class LeastSquaresStep(RidgeWeight):
                              f"got {spectrum!r}.")
         if spectrum == "auto":  # small p: the exact spectrum is cheaper than Lanczos
             spectrum = "exact" if p <= _AUTO_EXACT_MAX else "bound"
-        precomputed = checked_gram(X, gram, n) if isinstance(gram, np.ndarray) else None
+        self.offset = _check_offset(offset, X)
+        precomputed = (checked_gram(X, gram, n, self.offset) if isinstance(gram, np.ndarray)
+                       else None)
         if isinstance(gram, str) and gram == "auto":
             gram = gram_pays(n, p, sp.issparse(X), spectrum)
-        self.X, self.y, self.n, self.p = X, y, n, p
+        self._rows, self._centred = X, None
+        self.y, self.n, self.p = y, n, p
         self.dtype = X.dtype
+        if (precomputed is not None and self.offset is not None
+                and not _keeps_digits(precomputed, self.offset)):
+            precomputed, gram = None, True  # formed below, from the centred rows
         if precomputed is not None:
             self.H = precomputed
         elif gram:
             # exactly symmetric: the Gram kernel reads row j of H as column j
-            self.H = np.ascontiguousarray(gram_matrix(X) / n, dtype=self.dtype)
+            self.H = np.ascontiguousarray(gram_matrix(self.X) / n, dtype=self.dtype)
         else:
             self.H = None
-        self.b = np.ascontiguousarray(np.asarray(X.T @ y).ravel() / n, dtype=self.dtype)
+        b = np.asarray(X.T @ y).ravel()
+        if self.offset is not None:  # (X - 1 x̄ᵀ)ᵀ y = Xᵀy - x̄ (1ᵀy)
+            b = b - self.offset * y.sum()
+        self.b = np.ascontiguousarray(b / n, dtype=self.dtype)
         self.spectrum = spectrum
-        self.L, self.mu, self.spectrum_exact = _spectrum(X, self.H, spectrum)
+        # with H formed, the spectrum reads H and the design's shape only
+        self.L, self.mu, self.spectrum_exact = _spectrum(X if self.H is not None else self.X,
+                                                         self.H, spectrum)
         #: the design in coordinate descent's layout, built by the solver on first use and
         #: kept for every λ (:mod:`ns_implicit.solvers.coordinate_descent`)
         self.cd_layout = None
+
+    @property
+    def X(self):
+        """The design ``X - 1 offsetᵀ`` (``X`` itself without ``offset``), formed on first use:
+        on the Gram path with a given ``H`` nothing reads it (docs/theory.md §16.5)."""
+        if self.offset is None:
+            return self._rows
+        if self._centred is None:
+            self._centred = self._rows - self.offset
+        return self._centred
 
     # -- step size and contraction (docs/theory.md §11.2) ---------------------------------
     def step_size(self, lam2):

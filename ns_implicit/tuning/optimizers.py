@@ -51,8 +51,13 @@ class _Stop(Exception):
     pass
 
 
-def lbfgs(evaluate, theta, stop, *, bounds=None):
-    """scipy's L-BFGS-B on ``θ`` (``bounds`` in ``θ``), stopped by the driver's rule."""
+def lbfgs(evaluate, theta, stop, *, bounds=None, log_loss=False):
+    """scipy's L-BFGS-B on ``θ`` (``bounds`` in ``θ``), stopped by the driver's rule (on ``f``).
+
+    ``log_loss``: minimise ``log f`` (gradient ``∇f / f``) for a loss ``f >= 0``: the same
+    minimisers, and on the scale where a loss that falls over decades as ``λ`` decreases
+    (``f ∝ λ²`` far above the optimum) is nearly linear in ``θ``, so that the quasi-Newton
+    model holds and the steps are long (docs/theory.md §10). ``f = 0``, the least value, stops."""
     import scipy.optimize
 
     last = {"f": None, "theta": theta}
@@ -65,6 +70,11 @@ def lbfgs(evaluate, theta, stop, *, bounds=None):
         if last["f"] is None or f <= last["f"]:
             last["theta"] = t
         last["f"] = f
+        if log_loss:
+            if not f > 0.0:  # the least value of a loss >= 0
+                last["theta"] = t
+                raise _Stop
+            return np.log(f), g / f
         return f, g
 
     try:

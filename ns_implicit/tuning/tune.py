@@ -17,9 +17,14 @@ the error is raised. The same holds for a hypergradient that is not defined at a
 (:class:`~ns_implicit.errors.NotContractiveError`: a singular restricted system, e.g. sparse
 logistic regression without a ridge on separable data). ``progress`` draws a bar on standard error
 (:mod:`~ns_implicit.tuning.progress`).
+
+L-BFGS-B minimises ``log f`` when every bundle's outer loss is nonnegative (``nonnegative`` on
+the validation MSE and log-loss): the same minimisers, the stopping rule still on ``f``
+(:func:`~ns_implicit.tuning.optimizers.lbfgs`, docs/theory.md §10).
 """
 
 import time
+from functools import partial
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +120,8 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
         return state["converged"]
 
     run = {"gd": gradient_descent, "adam": adam, "lbfgs": lbfgs}[optimizer]
+    if optimizer == "lbfgs" and all(getattr(b.outer, "nonnegative", False) for b in bundles):
+        run = partial(lbfgs, log_loss=True)  # a loss >= 0: L-BFGS-B on log f
     try:
         run(evaluate, np.log(lam0), stop)
         if not state["message"]:
