@@ -211,10 +211,8 @@ def checked_gram(X, H, n, offset=None):
         fro = float(np.einsum("ij,ij->", X, X, dtype=np.float64))
     v = np.random.default_rng(0).standard_normal(p).astype(X.dtype)
     Xv = np.asarray(X @ v).ravel()
-    if offset is not None:  # the centred design's products: (X - 1x̄ᵀ)v, (X - 1x̄ᵀ)ᵀu
-        Xv = Xv - offset @ v
     direct = np.asarray(X.T @ Xv, dtype=np.float64).ravel()
-    if offset is not None:
+    if offset is not None:  # X_cᵀ(X v) = X_cᵀ(X_c v), since X_cᵀ1 = 0; X_cᵀu = Xᵀu - x̄(1ᵀu)
         direct = direct - np.asarray(offset, dtype=np.float64) * float(Xv.sum())
     direct /= n
     gap = float(np.linalg.norm(np.asarray(out, dtype=np.float64) @ v - direct))

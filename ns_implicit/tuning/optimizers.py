@@ -57,7 +57,7 @@ def lbfgs(evaluate, theta, stop, *, bounds=None, log_loss=False):
     ``log_loss``: minimise ``log f`` (gradient ``∇f / f``) for a loss ``f >= 0``: the same
     minimisers, and on the scale where a loss that falls over decades as ``λ`` decreases
     (``f ∝ λ²`` far above the optimum) is nearly linear in ``θ``, so that the quasi-Newton
-    model holds and the steps are long (docs/theory.md §10). ``f = 0``, the least value, stops."""
+    model holds and the steps are long (docs/theory.md §10.1). ``f = 0``, the least value, stops."""
     import scipy.optimize
 
     last = {"f": None, "theta": theta}

@@ -20,7 +20,7 @@ logistic regression without a ridge on separable data). ``progress`` draws a bar
 
 L-BFGS-B minimises ``log f`` when every bundle's outer loss is nonnegative (``nonnegative`` on
 the validation MSE and log-loss): the same minimisers, the stopping rule still on ``f``
-(:func:`~ns_implicit.tuning.optimizers.lbfgs`, docs/theory.md §10).
+(:func:`~ns_implicit.tuning.optimizers.lbfgs`, docs/theory.md §10.1).
 """
 
 import time
