@@ -18,8 +18,8 @@ the error is raised. The same holds for a hypergradient that is not defined at a
 logistic regression without a ridge on separable data). ``progress`` draws a bar on standard error
 (:mod:`~ns_implicit.tuning.progress`).
 
-L-BFGS-B minimises ``log f`` when every bundle's outer loss is nonnegative (``nonnegative`` on
-the validation MSE and log-loss): the same minimisers, the stopping rule still on ``f``
+With one hyperparameter and a nonnegative outer loss (``nonnegative`` on the validation MSE and
+log-loss), L-BFGS-B minimises ``log f``: the same minimisers, the stopping rule still on ``f``
 (:func:`~ns_implicit.tuning.optimizers.lbfgs`, docs/theory.md §10.1).
 """
 
@@ -120,8 +120,9 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
         return state["converged"]
 
     run = {"gd": gradient_descent, "adam": adam, "lbfgs": lbfgs}[optimizer]
-    if optimizer == "lbfgs" and all(getattr(b.outer, "nonnegative", False) for b in bundles):
-        run = partial(lbfgs, log_loss=True)  # a loss >= 0: L-BFGS-B on log f
+    if (optimizer == "lbfgs" and n == 1
+            and all(getattr(b.outer, "nonnegative", False) for b in bundles)):
+        run = partial(lbfgs, log_loss=True)  # one λ, a loss >= 0: L-BFGS-B on log f (§10.1)
     try:
         run(evaluate, np.log(lam0), stop)
         if not state["message"]:
