@@ -85,13 +85,15 @@ def check_hyperparameters(lam, dtype, n=2, names=("lam1", "lam2")):
     if arr.shape != (n,):
         raise ValueError(f"lam must be a 1-D array of length {n} ({', '.join(names)}); "
                          f"got shape {arr.shape}.")
-    for value, name in zip(arr, names):
+    bad = ~(np.isfinite(arr) & (arr >= 0))  # one vectorised test: p entries for a weighted λ
+    if bad.any():
+        i = int(np.argmax(bad))  # the first offending entry, by its name
+        value, name = arr[i], names[i]
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite; got {value}.")
-        if value < 0:
-            what = ("a radius" if name == "radius" else "a box bound" if name == "C"
-                    else "a regularisation weight")
-            raise ValueError(f"{name} must be >= 0 (it is {what}); got {value}.")
+        what = ("a radius" if name == "radius" else "a box bound" if name == "C"
+                else "a regularisation weight")
+        raise ValueError(f"{name} must be >= 0 (it is {what}); got {value}.")
     return arr.astype(dtype)
 
 

@@ -94,6 +94,16 @@ class Selection:
         """``∂_wTᵀ Σ z``: with ``z = Σ v``, ``v = u + ∂_wTᵀ Σ z`` solves ``(I - Aᵀ) v = u``."""
         return self.lin.vjp_w(self.gsel.sqrt_A(z))
 
+    def restricted_operator(self):
+        """``x_R ↦ (I - A[R, R])ᵀ x_R`` on ``|R|``-vectors from the step's restricted products
+        (``I - ∂_wT[R, R]`` for a coordinate projection after a symmetric step: ``spd``), or
+        None when the step has none. A product then costs what the columns ``R`` of the design
+        cost, not the whole design (docs/theory.md §15.2)."""
+        if not (self.spd and hasattr(self.lin, "restricted_jvp_w")):
+            return None
+        block = self.lin.restricted_jvp_w(self.rows)
+        return lambda x: x - block(x)
+
     def restricted_matrix(self):
         """Dense ``(I - A)[R, R]``: ``I - ∂_wT[R, R]`` for a coordinate projection ``A_G``,
         ``I - A_G[R, R] ∂_wT[R, R]`` otherwise (``A_G`` symmetric and zero outside ``R``,

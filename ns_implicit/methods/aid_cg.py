@@ -66,8 +66,11 @@ def aid_cg(phi, w, u, *, iters=1000, tol=None, history=False, v0=None):
             v_bar = lift(x).copy()
             return u + sel.AT(v_bar) if sel.b_outside_rows else v_bar
 
+        # through the columns S only, when the selection and its step offer it
+        restricted = getattr(sel, "restricted_operator", lambda: None)()
+
         def system(x):  # x ↦ (I - A[S, S])ᵀ x
-            return x - sel.AT(lift(x))[S]
+            return restricted(x) if restricted is not None else x - sel.AT(lift(x))[S]
 
         b = u[S]
         start = lambda v: v[S]  # noqa: E731

@@ -407,6 +407,22 @@ class LeastSquaresStep(RidgeWeight):
             return np.asarray((XS.T @ XS).toarray(), dtype=self.dtype) / self.dtype.type(self.n)
         return (XS.T @ XS) / self.dtype.type(self.n)
 
+    def restricted_hessian(self, S):
+        """``x_S ↦ H[S, S] x_S`` through the columns ``S`` only (docs/theory.md §15.2): the
+        block ``H[S, S]`` on the Gram path; for a sparse design the sparse ``X_SᵀX_S/n``
+        (a product costs its nonzeros, instead of two passes over the whole design); for a
+        dense one ``X_Sᵀ(X_S x)/n`` with ``X_S`` gathered once (``2n|S|`` instead of
+        ``2np``)."""
+        if self.H is not None:
+            HS = self.hessian_block(S)
+            return lambda x: HS @ x
+        XS = self.X[:, S]
+        n = self.dtype.type(self.n)
+        if sp.issparse(XS):
+            HS = (XS.T @ XS).tocsr() / n
+            return lambda x: np.asarray(HS @ x).ravel()
+        return lambda x: np.asarray(XS.T @ (XS @ x)).ravel() / n
+
     @property
     def dim(self):
         return self.p
@@ -581,6 +597,13 @@ class LeastSquaresLinearization(RidgeLinearization):
         return x - self.gamma * (self.step.hessian_vector(x) + self.lam2 * x)
 
     vjp_w = jvp_w  # ∂_wT is symmetric
+
+    def restricted_jvp_w(self, S):
+        """``x_S ↦ (∂_wT)[S, S] x_S = x_S - γ(H[S, S] x_S + λ2 x_S)`` as a function of
+        ``|S|``-vectors (:meth:`LeastSquaresStep.restricted_hessian`)."""
+        product = self.step.restricted_hessian(S)
+        gamma, lam2 = self.gamma, self.lam2
+        return lambda x: (x - gamma * (product(x) + lam2 * x)).astype(x.dtype, copy=False)
 
     def jac_w_block(self, S):
         """Dense ``(∂_wT)[S, S] = I - γ(H[S, S] + λ2 I)``."""
