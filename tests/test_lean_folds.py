@@ -162,7 +162,7 @@ def test_lbfgs_hands_scipy_log_f_and_its_gradient(monkeypatch):
     assert seen["value"] == 4.0 and seen["grad"].tolist() == [2.0]
 
 
-def test_tune_uses_log_f_only_for_one_hyperparameter_and_a_nonnegative_loss(monkeypatch):
+def test_tune_uses_log_f_only_for_one_hyperparameter_and_a_squared_error(monkeypatch):
     import importlib
 
     tune_module = importlib.import_module("ns_implicit.tuning.tune")
@@ -178,7 +178,7 @@ def test_tune_uses_log_f_only_for_one_hyperparameter_and_a_nonnegative_loss(monk
     problem = ni.LassoProblem(X[:100], y[:100], X[100:], y[100:])
     tune(problem, max_outer=4, progress=False)
 
-    class Signed:  # an outer loss that may be negative: no `nonnegative` flag
+    class Signed:  # an outer loss that may be negative: no `squared_error` flag
         def __init__(self, outer):
             self.outer, self.n_hyper = outer, outer.n_hyper
 
@@ -195,4 +195,9 @@ def test_tune_uses_log_f_only_for_one_hyperparameter_and_a_nonnegative_loss(monk
     tune(problem, max_outer=4, progress=False)
     # two hyperparameters: on f (log f overshot on the elastic net, docs/theory.md §10.1)
     tune(ni.ElasticNetProblem(X[:100], y[:100], X[100:], y[100:]), max_outer=4, progress=False)
-    assert used == [True, False, False]
+    # one λ and a log-loss: on f (log f overshot on MNIST 4 vs 9, docs/theory.md §10.1)
+    labels = np.where(y > np.median(y), 1.0, -1.0)
+    logistic = ni.SparseLogisticProblem(X[:100], labels[:100], X[100:], labels[100:], lam2=1e-2)
+    assert logistic.map.n_hyper == 1
+    tune(logistic, max_outer=3, progress=False)
+    assert used == [True, False, False, False]

@@ -11,8 +11,9 @@ class ValidationMSE:
     A dense ``X_val`` is kept in column order (copied once if it is not), so that ``X_val w``
     for a sparse ``w`` (the lasso family's solutions) reads only the columns of its support."""
 
-    #: ``E >= 0``: the tuning driver may minimise ``log E`` (:func:`~ns_implicit.tuning.tune`)
-    nonnegative = True
+    #: a squared error (``>= 0``, spanning decades along a regularisation path): with one
+    #: hyperparameter the tuning driver minimises ``log E`` (:func:`~ns_implicit.tuning.tune`)
+    squared_error = True
 
     def __init__(self, X_val, y_val, n_hyper=2, dtype=None):
         X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype, allow_sparse=True,
@@ -49,8 +50,6 @@ class ValidationMSE:
 class ValidationLogLoss:
     """``E(w) = (1/n_val) Σ_i log(1 + exp(-y_i x_iᵀw))`` (labels ±1 or 0/1);
     ``∇_1E = -X_valᵀ(y ⊙ σ(-y ⊙ X_val w))/n_val``, ``∇_2E = 0``."""
-
-    nonnegative = True  # E >= 0 (see ValidationMSE)
 
     def __init__(self, X_val, y_val, n_hyper=1, dtype=None):
         from ns_implicit.steps.binary_logistic import signed_labels

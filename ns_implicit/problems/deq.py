@@ -18,7 +18,7 @@ from ns_implicit.steps.affine import AffineStep
 class ReadoutMSE:
     """``E(z) = ‖Z r - t‖²/(2m)`` with ``Z = z.reshape(m, d)``; ``∇_zE = ((Z r - t) rᵀ/m).ravel()``."""
 
-    nonnegative = True  # E >= 0: tuning may minimise log E
+    squared_error = True  # as ValidationMSE's: tuning one λ may minimise log E
 
     def __init__(self, readout, targets, m, d, n_hyper, dtype):
         self.r = as_float_array(readout, "readout", ndim=1, dtype=dtype)

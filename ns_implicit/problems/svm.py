@@ -18,8 +18,6 @@ from ns_implicit.steps.svm_dual import SVMDualStep
 class DualLogLoss:
     """``E(α) = logloss(X_val w(α))`` with ``w = Xᵀ(y ⊙ α)``: ``∇_αE = y ⊙ X ∇_wE``."""
 
-    nonnegative = True  # E >= 0: tuning may minimise log E
-
     def __init__(self, step, X_val, y_val):
         self.step = step
         self.primal_loss = ValidationLogLoss(X_val, y_val, n_hyper=1, dtype=step.dtype)

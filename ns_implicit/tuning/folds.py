@@ -4,7 +4,8 @@
 ``KFold(cv)`` (contiguous folds, no shuffle, as scikit-learn's default). For a dense least-squares
 design whose folds use the Gram path, the ``cv`` row blocks' products ``X_jᵀX_j`` are formed
 once and each fold's ``XᵀX/n`` is the sum of the other blocks': ``n p²`` operations in all
-instead of ``(cv - 1) n p²`` when every fold forms its own.
+instead of ``(cv - 1) n p²`` when every fold forms its own; the folds' training rows are then
+views of one buffer (:func:`rotated_training_rows`).
 """
 
 import inspect
@@ -30,7 +31,6 @@ def fold_grams(X, splits):
     cover the rows, as :func:`~ns_implicit.tuning.objective.kfold` makes them), from the
     blocks' products ``X_jᵀX_j`` summed in block order."""
     blocks = gram_blocks(X, [slice(va[0], va[-1] + 1) for _, va in splits])
-    H = None
     for k, (train, _) in enumerate(splits):
         H = None  # the previous fold's matrix, released before the next one is allocated
         H = np.empty(blocks.shape[1:], dtype=X.dtype)

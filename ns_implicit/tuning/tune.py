@@ -18,8 +18,8 @@ the error is raised. The same holds for a hypergradient that is not defined at a
 logistic regression without a ridge on separable data). ``progress`` draws a bar on standard error
 (:mod:`~ns_implicit.tuning.progress`).
 
-With one hyperparameter and a nonnegative outer loss (``nonnegative`` on the validation MSE and
-log-loss), L-BFGS-B minimises ``log f``: the same minimisers, the stopping rule still on ``f``
+With one hyperparameter and a squared-error outer loss (``squared_error`` on the validation MSE),
+L-BFGS-B minimises ``log f``: the same minimisers, the stopping rule still on ``f``
 (:func:`~ns_implicit.tuning.optimizers.lbfgs`, docs/theory.md §10.1).
 """
 
@@ -121,8 +121,8 @@ def tune(problem, lam0=None, *, optimizer="lbfgs", method="exact", max_outer=100
 
     run = {"gd": gradient_descent, "adam": adam, "lbfgs": lbfgs}[optimizer]
     if (optimizer == "lbfgs" and n == 1
-            and all(getattr(b.outer, "nonnegative", False) for b in bundles)):
-        run = partial(lbfgs, log_loss=True)  # one λ, a loss >= 0: L-BFGS-B on log f (§10.1)
+            and all(getattr(b.outer, "squared_error", False) for b in bundles)):
+        run = partial(lbfgs, log_loss=True)  # one λ, a squared error: on log f (§10.1)
     try:
         run(evaluate, np.log(lam0), stop)
         if not state["message"]:
