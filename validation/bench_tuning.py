@@ -1,6 +1,7 @@
 """Benchmark: tuning by hypergradients against grid search and random search, per dataset.
 
     OPENBLAS_NUM_THREADS=1 python validation/bench_tuning.py [--quick] [--no-sparse] [--json FILE]
+        [--repeats R] [--only TEXT] [--problems lasso,elastic-net,...] [--no-sparse-ho]
 
 Datasets: scikit-learn's diabetes (442 × 10), its quadratic model (442 × 64: the features,
 their products and squares, as in Efron et al. 2004) and breast cancer (569 × 30, sparse
@@ -141,7 +142,14 @@ def compare(dataset, problem, make, X_tr, y_tr, test_loss, grid_seconds, grid_be
     setup = time.perf_counter() - t
     res = tune(None, folds=folds, accelerate=accelerate, progress=False)
     full = make(X_tr, y_tr, X_tr, y_tr)
-    refit = lambda lam: full.solve(lam, tol=1e-10, max_iter=1_000_000).w  # noqa: E731
+
+    def refit(lam):  # seeded by FISTA as the tuning's solves were (the plain iteration crawls
+        w0 = None    # at a small λ of sparse logistic regression: 1e6 steps), then certified
+        if accelerate:
+            from ns_implicit.tuning.accelerated import accelerated_solve
+            w0 = accelerated_solve(full.map.at(lam), None, tol=1e-10, max_iter=1_000_000)[0]
+        return full.solve(lam, w0=w0, tol=1e-10, max_iter=1_000_000).w
+
     w = refit(res.lam)
     total = res.seconds + setup
     rows.append(row(dataset, problem, "hypergradient", total,
@@ -223,7 +231,10 @@ def quiet_fit(estimator, X, y):
     return time.perf_counter() - t
 
 
-def run_regression(name, X, y):
+PROBLEMS = ("lasso", "elastic-net", "weighted-lasso", "sparse-logistic")
+
+
+def run_regression(name, X, y, problems=PROBLEMS, peers=True):
     import scipy.sparse as sp
     from sklearn.linear_model import ElasticNetCV, LassoCV
     from sklearn.model_selection import KFold
@@ -246,14 +257,18 @@ def run_regression(name, X, y):
             ("elastic-net", ni.ElasticNetProblem,
              ElasticNetCV(l1_ratio=RATIOS, alphas=100, cv=kf, tol=1e-8, max_iter=100_000,
                           fit_intercept=icpt))):
+        if problem not in problems:
+            continue
         seconds = quiet_fit(est, X_tr, y_tr)
         best = float(est.mse_path_.mean(axis=-1).min()) / 2  # scikit-learn's MSE is 2 E
         grids[problem] = (best, mse(est.coef_, est.intercept_))
         make = lambda *a, cls=cls, gram="auto": cls(*a, fit_intercept=icpt, gram=gram)  # noqa: E731
         rows += compare(name, problem, make, X_tr, y_tr, test_loss, seconds, best,
                         grids[problem][1], type(est).__name__)
-        if problem == "lasso" and sparse_ho_missing() is None:
+        if problem == "lasso" and peers and sparse_ho_missing() is None:
             rows.append(run_sparse_ho_lasso(name, make, X_tr, y_tr, test_loss, best, icpt))
+    if not {"lasso", "elastic-net", "weighted-lasso"} <= set(problems):
+        return rows  # the weighted lasso starts from the lasso's λ1, against the net's grid
     # the weighted lasso from the lasso's tuned λ1, against the grid-searched elastic net
     lam1 = rows[1]["lam"][0]
     t = time.perf_counter()
@@ -346,8 +361,17 @@ def main(argv=None):
                     help="runs per dataset: times are their medians, losses those of the first")
     ap.add_argument("--only", default=None, metavar="TEXT",
                     help="only the datasets whose name contains TEXT")
+    ap.add_argument("--no-sparse-ho", action="store_true", help="skip sparse-ho's lasso tuning")
+    ap.add_argument("--problems", default=",".join(PROBLEMS),
+                    help="comma-separated subset of " + ", ".join(PROBLEMS) + " (the weighted "
+                    "lasso needs the lasso and the elastic net)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
+    problems = tuple(args.problems.split(","))
+    unknown = set(problems) - set(PROBLEMS)
+    if unknown:
+        ap.error(f"--problems: unknown {', '.join(sorted(unknown))}; choose from "
+                 f"{', '.join(PROBLEMS)}")
     warm_up()
     print("| dataset | problem | method | seconds | seconds to 1% of grid best | CV loss "
           "| test loss |")
@@ -366,8 +390,9 @@ def main(argv=None):
 
     for name, X, y in regression_sets(args.quick, not args.no_sparse):
         if wanted(name):
-            report(median_of(args.repeats, run_regression, name, X, y))
-    if not args.no_classification:
+            report(median_of(args.repeats, run_regression, name, X, y, problems,
+                             not args.no_sparse_ho))
+    if not args.no_classification and "sparse-logistic" in problems:
         for name, X, y, note in classification_sets():
             if note:
                 notes.append(f"{name}: {note}")
