@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 import ns_implicit as ni
+from conftest import shifted_regression
 from ns_implicit.steps.least_squares import LeastSquaresStep, checked_gram
 from ns_implicit.tuning import cross_validation_problems, tune
 from ns_implicit.tuning.folds import rotated_training_rows
@@ -15,11 +16,7 @@ from ns_implicit.tuning.objective import CrossValidatedObjective, Objective, kfo
 
 
 def _data(n=90, p=7, seed=0, offset=0.0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p)) + offset
-    w = np.zeros(p)
-    w[:3] = (1.5, -2.0, 1.0)
-    return X, X @ w + 0.3 * rng.standard_normal(n)
+    return shifted_regression(n, p, seed, offset)
 
 
 def _round_off(X):

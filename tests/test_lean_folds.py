@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 
 import ns_implicit as ni
+from conftest import shifted_regression
 from ns_implicit.bilevel.outer import ValidationMSE
 from ns_implicit.steps.least_squares import LeastSquaresStep, checked_gram
 from ns_implicit.tuning import cross_validation_problems, tune
@@ -17,11 +18,7 @@ from ns_implicit.tuning.optimizers import lbfgs
 
 
 def _data(n=120, p=9, seed=0, offset=0.5):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, p)) + offset
-    w = np.zeros(p)
-    w[:3] = (1.5, -2.0, 1.0)
-    return X, X @ w + 0.3 * rng.standard_normal(n)
+    return shifted_regression(n, p, seed, offset)
 
 
 def _bound(X):
